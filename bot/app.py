@@ -1,0 +1,273 @@
+"""The Discord bot: configuration, the Bot subclass, logging, and the `run_bot` / `sync_commands` entries.
+
+The bot is a thin layer over a `SongService`, passed in by the caller (the CLI opens the real service;
+tests pass a double), so nothing here touches models or SQL. Slash commands are synced only when asked
+(`songrec sync [--guild ID]`): syncing on every start gets rate limited and is slow to propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds
+from bot.errors import BotConfigError, WrongChannel
+from bot.replies import report_error
+from bot.views import DYNAMIC_ITEMS
+from songrec.service.api import SongService
+from songrec.service.types import GuildSettings, ServiceUnavailable
+
+log = logging.getLogger("songrec.bot")
+
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.recommend",
+    "bot.cogs.feedback",
+    "bot.cogs.sessions",
+    "bot.cogs.settings",
+)
+# Commands that work in every channel even when a guild restricts songrec to one: admins must be able
+# to fix the setting, and anyone must be able to delete their data.
+UNRESTRICTED_COMMANDS = frozenset({"settings", "forget-me"})
+SETTINGS_TTL_S = 60.0
+SETTINGS_TIMEOUT_S = 1.5
+
+_TOKEN_HELP = (
+    "DISCORD_TOKEN is not set. Create an application at https://discord.com/developers/applications, "
+    "add a bot to it, copy the bot's token and run `export DISCORD_TOKEN=<token>` (optionally "
+    "`export DEV_GUILD_ID=<server id>` for instant command updates in a test server), then "
+    "`songrec sync --guild <server id>` once and start the bot again."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    token: str
+    dev_guild_id: int | None = None
+
+
+def load_config(env: Mapping[str, str] | None = None) -> BotConfig:
+    """Read DISCORD_TOKEN and DEV_GUILD_ID; a clear BotConfigError when they are missing or malformed."""
+    env = os.environ if env is None else env
+    token = (env.get("DISCORD_TOKEN") or "").strip()
+    if not token:
+        raise BotConfigError(_TOKEN_HELP)
+    guild_text = (env.get("DEV_GUILD_ID") or "").strip()
+    dev_guild_id: int | None = None
+    if guild_text:
+        if not guild_text.isdigit():
+            raise BotConfigError(
+                f"DEV_GUILD_ID must be a server id (digits only; right-click the server with Developer Mode on "
+                f"and choose Copy Server ID), not {guild_text[:40]!r}."
+            )
+        dev_guild_id = int(guild_text)
+    return BotConfig(token=token, dev_guild_id=dev_guild_id)
+
+
+_logging_ready = False
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """The one place logging is configured; discord.http at WARNING keeps request noise out. Idempotent."""
+    global _logging_ready
+    if not _logging_ready:
+        discord.utils.setup_logging(level=level, root=True)
+        _logging_ready = True
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+
+
+def build_intents() -> discord.Intents:
+    """Default intents plus voice states; no privileged intents (members, presences, message content)."""
+    intents = discord.Intents.default()
+    intents.voice_states = True
+    intents.members = False
+    intents.presences = False
+    intents.message_content = False
+    return intents
+
+
+class SongrecTree(app_commands.CommandTree["SongrecBot"]):
+    """Applies the guild's command-channel restriction and routes every failure to a friendly reply."""
+
+    async def interaction_check(self, interaction: discord.Interaction[SongrecBot], /) -> bool:
+        if (
+            interaction.type is not discord.InteractionType.application_command
+            or interaction.guild_id is None
+        ):
+            return True
+        name = (interaction.data or {}).get("name")
+        if name in UNRESTRICTED_COMMANDS:
+            return True
+        settings = await self.client.guild_settings(interaction.guild_id)
+        allowed = settings.command_channel_id if settings else None
+        if allowed is None:
+            return True
+        parent_id = getattr(interaction.channel, "parent_id", None)
+        if allowed in (interaction.channel_id, parent_id):
+            return True
+        raise WrongChannel(allowed)
+
+    async def on_error(
+        self, interaction: discord.Interaction[SongrecBot], error: app_commands.AppCommandError, /
+    ) -> None:
+        await report_error(interaction, error)
+
+
+class SongrecBot(commands.Bot):
+    """discord.py Bot holding the service; one cog per feature area, persistent suggestion buttons."""
+
+    def __init__(
+        self,
+        service: SongService,
+        *,
+        config: BotConfig | None = None,
+        check_sync: bool = True,
+        **options: Any,
+    ) -> None:
+        options.setdefault("intents", build_intents())
+        options.setdefault("allowed_mentions", embeds.NO_MENTIONS)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            tree_cls=SongrecTree,
+            **options,
+        )
+        self.service: SongService = service
+        self.config = config
+        self.check_sync = check_sync
+        self._settings_cache: dict[int, tuple[float, GuildSettings]] = {}
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self.check_sync:
+            await self._warn_if_unsynced()
+
+    async def on_ready(self) -> None:
+        log.info("songrec bot ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings | None:
+        """Cached briefly: it is consulted on every command. None when the service is slow (fail open)."""
+        cached = self._settings_cache.get(guild_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < SETTINGS_TTL_S:
+            return cached[1]
+        try:
+            settings = await asyncio.wait_for(self.service.get_guild_settings(guild_id), SETTINGS_TIMEOUT_S)
+        except (TimeoutError, ServiceUnavailable) as error:
+            log.warning("guild settings for %s unavailable (%r); not restricting channels", guild_id, error)
+            return cached[1] if cached else None
+        self.remember_settings(settings)
+        return settings
+
+    def remember_settings(self, settings: GuildSettings) -> None:
+        self._settings_cache[settings.guild_id] = (time.monotonic(), settings)
+
+    async def _warn_if_unsynced(self) -> None:
+        """Syncing is explicit; say so when Discord's command list lacks ours (a fresh install, a new command)."""
+        local = {command.name for command in self.tree.get_commands()}
+        guild = discord.Object(self.config.dev_guild_id) if self.config and self.config.dev_guild_id else None
+        try:
+            remote = {command.name for command in await self.tree.fetch_commands()}
+            if guild is not None:
+                remote |= {command.name for command in await self.tree.fetch_commands(guild=guild)}
+        except discord.HTTPException as error:
+            log.warning("could not check registered commands: %s", error)
+            return
+        missing = sorted(local - remote)
+        if missing:
+            hint = f"songrec sync --guild {guild.id}" if guild else "songrec sync"
+            log.warning("slash commands not registered with Discord: %s; run `%s`", ", ".join(missing), hint)
+
+
+async def run_bot(service: SongService, *, config: BotConfig | None = None) -> None:
+    """Run the bot until it is stopped. Raises BotConfigError with a clear message on a missing/bad token."""
+    config = config or load_config()
+    setup_logging()
+    bot = SongrecBot(service, config=config)
+    async with bot:
+        try:
+            await bot.start(config.token)
+        except discord.LoginFailure as error:
+            raise BotConfigError(
+                "Discord rejected DISCORD_TOKEN. Reset the token in the developer portal (Bot → Reset Token) "
+                "and export the new one."
+            ) from error
+
+
+class _SyncOnlyService:
+    """Stands in for the service while syncing commands: nothing is answered, so nothing is needed."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ServiceUnavailable("The bot is only syncing commands; the song service is not running.")
+
+
+async def sync_commands(
+    guild_id: int | None = None, *, config: BotConfig | None = None, service: SongService | None = None
+) -> list[str]:
+    """Register the slash commands with Discord: in one guild (instant, for testing) or globally.
+
+    Returns the synced command names. Called by `songrec sync [--guild ID]`; never on start.
+    """
+    config = config or load_config()
+    setup_logging()
+    bot = SongrecBot(service or cast(SongService, _SyncOnlyService()), config=config, check_sync=False)
+    async with bot:
+        try:
+            await bot.login(config.token)
+        except discord.LoginFailure as error:
+            raise BotConfigError(
+                "Discord rejected DISCORD_TOKEN; reset it in the developer portal."
+            ) from error
+        if guild_id is not None:
+            guild = discord.Object(guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+        else:
+            synced = await bot.tree.sync()
+    names = [command.name for command in synced]
+    log.info("synced %d commands%s: %s", len(names), f" to guild {guild_id}" if guild_id else "", names)
+    return names
+
+
+async def _open_service_and_run(config: BotConfig) -> None:
+    from songrec import config as paths
+    from songrec.service import Service  # type: ignore[attr-defined]  # the real service, opened lazily
+
+    service = await Service.open(db_path=paths.database_path(), artifacts=paths.artifacts_dir())
+    try:
+        await run_bot(service, config=config)
+    finally:
+        close = getattr(service, "close", None)
+        if close is not None:
+            await close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.app`: check the configuration first (cheap, clear), then open the service and run.
+
+    Returns a process exit code; configuration problems print one actionable message, no traceback.
+    """
+    try:
+        config = load_config()
+        asyncio.run(_open_service_and_run(config))
+    except BotConfigError as error:
+        print(f"songrec bot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,128 @@
+"""Group listening sessions: /session start|join|leave|next|end, and voice-channel membership.
+
+Without the privileged members intent the bot cannot list a guild's members, but it does receive
+VOICE_STATE_UPDATE: people who join a session's voice channel join the session, leavers leave.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds, replies
+from bot.errors import NotInVoice
+from songrec.service.types import SongrecError
+
+if TYPE_CHECKING:
+    from bot.app import SongrecBot
+
+log = logging.getLogger("songrec.bot")
+
+NEXT_RATE = (4, 60.0)  # per user: 4 batches a minute
+
+
+@app_commands.guild_only()
+class SessionsCog(
+    commands.GroupCog, group_name="session", group_description="Listen together: blended picks"
+):
+    def __init__(self, bot: SongrecBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="start", description="Start a group session in this channel.")
+    @app_commands.describe(
+        voice="Tie the session to your voice channel: people there join (and leave) automatically",
+        strategy="average = most liked overall; least_misery = nobody hates it (default: server setting)",
+    )
+    async def start(
+        self,
+        interaction: discord.Interaction[SongrecBot],
+        voice: bool = False,
+        strategy: Literal["average", "least_misery"] | None = None,
+    ) -> None:
+        voice_channel: discord.VoiceChannel | discord.StageChannel | None = None
+        members: list[int] = [interaction.user.id]
+        if voice:
+            state = getattr(interaction.user, "voice", None)
+            voice_channel = state.channel if state else None
+            if voice_channel is None:
+                raise NotInVoice()
+            for user_id in voice_channel.voice_states:
+                member = interaction.guild.get_member(user_id) if interaction.guild else None
+                if user_id not in members and not (member and member.bot):
+                    members.append(user_id)
+        await replies.defer(interaction, ephemeral=False)
+        info = await self.bot.service.start_session(
+            interaction.guild_id,
+            interaction.channel_id,
+            interaction.user.id,
+            voice_channel_id=voice_channel.id if voice_channel else None,
+            strategy=strategy,
+            members=members,
+        )
+        await replies.reply(interaction, embeds.session_started_text(info, voice_channel), ephemeral=False)
+
+    @app_commands.command(name="join", description="Join this channel's group session.")
+    async def join(self, interaction: discord.Interaction[SongrecBot]) -> None:
+        await replies.defer(interaction, ephemeral=True)
+        info = await self.bot.service.join_session(interaction.channel_id, interaction.user.id)
+        await replies.reply(interaction, f"You're in: {len(info.members)} listening. Your taste now counts.")
+
+    @app_commands.command(name="leave", description="Leave this channel's group session.")
+    async def leave(self, interaction: discord.Interaction[SongrecBot]) -> None:
+        await replies.defer(interaction, ephemeral=True)
+        info = await self.bot.service.leave_session(interaction.channel_id, interaction.user.id)
+        await replies.reply(interaction, f"You left the session; {len(info.members)} still listening.")
+
+    @app_commands.command(name="next", description="Next songs for everyone in the session.")
+    @app_commands.describe(count="How many (1-10)")
+    @app_commands.checks.cooldown(*NEXT_RATE, key=lambda i: i.user.id)
+    async def next_songs(
+        self, interaction: discord.Interaction[SongrecBot], count: app_commands.Range[int, 1, 10] = 3
+    ) -> None:
+        await replies.defer(interaction, ephemeral=False)
+        service = self.bot.service
+        suggestions = await service.session_next(interaction.channel_id, interaction.user.id, k=count)
+        info = await service.active_session(interaction.channel_id)
+        header = (
+            embeds.session_next_header(info, len(suggestions))
+            if info
+            else f"🎧 Next {len(suggestions)} for the group:"
+        )
+        await replies.post_suggestions(interaction, suggestions, header, session=True)
+
+    @app_commands.command(name="end", description="End the session and see what the group liked.")
+    async def end(self, interaction: discord.Interaction[SongrecBot]) -> None:
+        await replies.defer(interaction, ephemeral=False)
+        summary = await self.bot.service.end_session(interaction.channel_id, interaction.user.id)
+        await replies.reply(interaction, embed=embeds.session_summary_embed(summary), ephemeral=False)
+
+    @commands.Cog.listener()
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        """Follow people in and out of a session's voice channel."""
+        if member.bot or before.channel == after.channel:
+            return
+        service = self.bot.service
+        try:
+            if before.channel is not None:
+                info = await service.session_for_voice_channel(before.channel.id)
+                if info is not None and info.active and member.id in info.members:
+                    await service.leave_session(info.channel_id, member.id)
+            if after.channel is not None:
+                info = await service.session_for_voice_channel(after.channel.id)
+                if info is not None and info.active and member.id not in info.members:
+                    await service.join_session(info.channel_id, member.id)
+        except SongrecError as error:
+            log.info("voice move of %s not applied to session: %s", member.id, error)
+        except Exception:
+            log.exception("voice state update for %s failed", member.id)
+
+
+async def setup(bot: SongrecBot) -> None:
+    await bot.add_cog(SessionsCog(bot))

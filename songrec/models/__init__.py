@@ -1,0 +1,1 @@
+"""Learning-loop models: like/dislike classifier, collaborative filtering, autoencoders."""

@@ -1,0 +1,131 @@
+"""The one way in for every front end: what the Discord bot, `songrec chat` and the CLI may call.
+
+`songrec.service.Service` implements it; front ends type against this Protocol so they stay
+thin and never reach for SQL, DataFrames or torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from songrec.service.types import (
+    FeedbackResult,
+    FeedbackSource,
+    Filters,
+    GuildSettings,
+    HistoryItem,
+    Profile,
+    SessionInfo,
+    SessionStrategy,
+    SessionSummary,
+    Suggestion,
+    TrackInfo,
+)
+
+
+class SongService(Protocol):
+    async def recommend(
+        self,
+        user_id: int,
+        seeds: Sequence[str] | None = None,
+        k: int = 5,
+        filters: Filters | None = None,
+        *,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> list[Suggestion]:
+        """Seeds are free text: a title, "title - artist", a Spotify URL/URI or a track id.
+
+        Without seeds the user's taste is used (cold start when they have none). Raises
+        TrackNotFound / AmbiguousTrack / InvalidInput (all SongrecError) on bad seeds.
+        """
+
+    async def more_like(self, user_id: int, suggestion_id: int, k: int = 5) -> list[Suggestion]: ...
+
+    async def like(
+        self,
+        user_id: int,
+        track: str | None = None,
+        *,
+        suggestion_id: int | None = None,
+        source: FeedbackSource = "command",
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> FeedbackResult:
+        """With neither track nor suggestion_id: the last suggestion shown to the user in that channel."""
+
+    async def dislike(
+        self,
+        user_id: int,
+        track: str | None = None,
+        *,
+        suggestion_id: int | None = None,
+        source: FeedbackSource = "command",
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> FeedbackResult: ...
+
+    async def undo(
+        self,
+        user_id: int,
+        *,
+        suggestion_id: int | None = None,
+        track: str | None = None,
+        value: int | None = None,
+    ) -> FeedbackResult | None:
+        """Remove the user's feedback (only if it still has `value`, when given); None when nothing to undo."""
+
+    async def why(self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None) -> str: ...
+
+    async def history(self, user_id: int, limit: int = 20) -> list[HistoryItem]: ...
+
+    async def profile(self, user_id: int) -> Profile: ...
+
+    async def forget_user(self, user_id: int) -> int:
+        """Deletes every row of that user; returns how many rows went."""
+
+    async def export_user(self, user_id: int) -> dict[str, Any]: ...
+
+    async def autocomplete(self, text: str, limit: int = 25) -> list[TrackInfo]:
+        """Catalogue titles matching what the user is typing (fast: called on every keystroke)."""
+
+    async def get_suggestion(self, suggestion_id: int) -> Suggestion | None: ...
+
+    async def attach_message(
+        self, suggestion_ids: Sequence[int], message_id: int, channel_id: int, guild_id: int | None
+    ) -> None: ...
+
+    async def suggestions_for_message(self, message_id: int) -> list[Suggestion]: ...
+
+    # Group listening sessions (one active session per text channel).
+    async def start_session(
+        self,
+        guild_id: int | None,
+        channel_id: int,
+        created_by: int,
+        *,
+        voice_channel_id: int | None = None,
+        strategy: SessionStrategy | None = None,
+        members: Sequence[int] = (),
+        seeds: Sequence[str] = (),
+    ) -> SessionInfo: ...
+
+    async def join_session(self, channel_id: int, user_id: int) -> SessionInfo: ...
+
+    async def leave_session(self, channel_id: int, user_id: int) -> SessionInfo: ...
+
+    async def active_session(self, channel_id: int) -> SessionInfo | None: ...
+
+    async def session_for_voice_channel(self, voice_channel_id: int) -> SessionInfo | None: ...
+
+    async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]: ...
+
+    async def end_session(self, channel_id: int, user_id: int) -> SessionSummary: ...
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings: ...
+
+    async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings: ...
+
+    async def status(self) -> dict[str, Any]:
+        """Model versions, catalogue size, index recall, last training runs, database size."""

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from songrec.lookup import Ambiguous, InvalidQuery, NotInCatalogue, TitleIndex, normalise, title_key
+from tests.factories import make_catalog
+
+SPECIAL = [
+    ("6YffUZJ2R06kyxyK6onezL", "Ring Of Fire", ["Johnny Cash"], 59.0),
+    ("1aaaaaaaaaaaaaaaaaaaaa", "Ring of Fire - Remastered 2002", ["Johnny Cash"], 40.0),
+    ("2aaaaaaaaaaaaaaaaaaaaa", "Ring of Fire", ["Social Distortion"], 35.0),
+    ("0sf12qNH5qcw8qpgymFOqD", "Blinding Lights", ["The Weeknd"], 98.0),
+    ("3aaaaaaaaaaaaaaaaaaaaa", "Blinding Lights", ["Lucas Estrada"], 30.0),
+    ("4aaaaaaaaaaaaaaaaaaaaa", "Bohemian Rhapsody - 2011 Mix", ["Queen"], 84.0),
+    ("5aaaaaaaaaaaaaaaaaaaaa", "Café del Mar", ["Energy 52"], 50.0),
+    ("6aaaaaaaaaaaaaaaaaaaaa", "Hello", ["Adele"], 80.0),
+    ("7aaaaaaaaaaaaaaaaaaaaa", "Hello", ["Lionel Richie"], 75.0),
+]
+
+
+@pytest.fixture(scope="module")
+def titles() -> TitleIndex:
+    base = make_catalog(200)
+    extra = base.head(len(SPECIAL)).copy()
+    extra["track_id"] = [s[0] for s in SPECIAL]
+    extra["name"] = [s[1] for s in SPECIAL]
+    extra["artists"] = [s[2] for s in SPECIAL]
+    extra["popularity"] = [s[3] for s in SPECIAL]
+    return TitleIndex.build(pd.concat([base, extra], ignore_index=True))
+
+
+def name_of(titles: TitleIndex, row: int) -> str:
+    return f"{titles.titles[row]}|{titles.artists[row]}"
+
+
+def test_normalise_and_same_song_keys() -> None:
+    assert normalise("  Café  del MAR!! ") == "cafe del mar"
+    assert title_key("Ring of Fire - Remastered 2002", ["Johnny Cash"]) == title_key("Ring Of Fire", ["Johnny Cash"])
+    assert title_key("Ring of Fire", ["Social Distortion"]) != title_key("Ring Of Fire", ["Johnny Cash"])
+
+
+def test_exact_title_with_and_without_artist(titles: TitleIndex) -> None:
+    assert name_of(titles, titles.resolve("Ring of Fire", "Johnny Cash")) == "ring of fire|johnny cash"
+    assert name_of(titles, titles.resolve("ring of fire - social distortion")) == "ring of fire|social distortion"
+    # The famous version is picked when it clearly leads, the most popular release of it.
+    assert titles.resolve("Blinding Lights") == titles.row_of_id["0sf12qNH5qcw8qpgymFOqD"]
+    assert titles.resolve("Ring of Fire") == titles.row_of_id["6YffUZJ2R06kyxyK6onezL"]
+
+
+def test_close_calls_are_ambiguous(titles: TitleIndex) -> None:
+    with pytest.raises(Ambiguous) as info:
+        titles.resolve("Hello")
+    assert {titles.artists[r] for r in info.value.rows} == {"adele", "lionel richie"}
+
+
+def test_typos_accents_and_decorations(titles: TitleIndex) -> None:
+    assert titles.resolve("bohemian rapsody") == titles.row_of_id["4aaaaaaaaaaaaaaaaaaaaa"]
+    assert titles.resolve("Bohemian Rhapsody", "Queen") == titles.row_of_id["4aaaaaaaaaaaaaaaaaaaaa"]
+    assert titles.resolve("cafe del mar") == titles.row_of_id["5aaaaaaaaaaaaaaaaaaaaa"]
+
+
+def test_ids_and_links(titles: TitleIndex) -> None:
+    row = titles.row_of_id["0sf12qNH5qcw8qpgymFOqD"]
+    assert titles.resolve("0sf12qNH5qcw8qpgymFOqD") == row
+    assert titles.resolve("https://open.spotify.com/intl-de/track/0sf12qNH5qcw8qpgymFOqD?si=abc") == row
+    assert titles.resolve("spotify:track:0sf12qNH5qcw8qpgymFOqD") == row
+    with pytest.raises(NotInCatalogue) as info:
+        titles.resolve("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC")
+    assert info.value.spotify_id == "4uLU6hMCjMI75M1A2tKUQC"
+    with pytest.raises(InvalidQuery, match="malformed"):
+        titles.resolve("https://open.spotify.com/track/123")
+    with pytest.raises(InvalidQuery, match="album"):
+        titles.resolve("https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "!!!", "\u200b\u200f"])
+def test_bad_queries_are_explained(titles: TitleIndex, text: str) -> None:
+    with pytest.raises((InvalidQuery, NotInCatalogue)):
+        titles.resolve(text)
+
+
+def test_unknown_song_offers_closest(titles: TitleIndex) -> None:
+    with pytest.raises(NotInCatalogue) as info:
+        titles.resolve("Song 1234567", "Nobody")
+    assert "not in the catalogue" in str(info.value)
+
+
+def test_autocomplete_prefers_prefix_and_popularity(titles: TitleIndex) -> None:
+    rows = titles.autocomplete("blin")
+    assert [titles.artists[r] for r in rows[:2]] == ["the weeknd", "lucas estrada"]
+    assert titles.autocomplete("the weeknd bl")[0] == titles.row_of_id["0sf12qNH5qcw8qpgymFOqD"]
+    assert titles.autocomplete("") == []
+    assert len(titles.autocomplete("song", limit=25)) == 25
+    assert titles.autocomplete("x" * 10_000) == []
