@@ -54,7 +54,9 @@ def main() -> None:
         "numpy exact batch": timed(lambda: index.exact(queries, k), 1) / len(queries),
         "numpy exact one-by-one": timed(lambda: [index.exact(q[None], k) for q in one], 1) / len(one),
         f"torch exact batch ({device})": timed(lambda: torch_exact(base_t, q_t, k)) / len(queries),
-        f"torch exact one-by-one ({device})": timed(lambda: [torch_exact(base_t, q[None], k) for q in q_t[:200]], 1)
+        f"torch exact one-by-one ({device})": timed(
+            lambda: [torch_exact(base_t, q[None], k) for q in q_t[:200]], 1
+        )
         / 200,
     }
     torch_ids = torch_exact(base_t, q_t, k)

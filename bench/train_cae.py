@@ -36,8 +36,11 @@ def main() -> None:
 
     started = time.perf_counter()
     fast = train_autoencoder(
-        ContractiveAutoencoder(), x, replace(FAST, target_val_mse=target, epochs=200, patience=200),
-        device=dev, progress=True,
+        ContractiveAutoencoder(),
+        x,
+        replace(FAST, target_val_mse=target, epochs=200, patience=200),
+        device=dev,
+        progress=True,
     )
     fast_s = time.perf_counter() - started
     reached = fast.val_mse[-1] <= target

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from songrec.artifacts import ArtifactError, ArtifactStore
 from songrec.config import artifacts_dir
-from songrec.service.types import AmbiguousTrack, Filters, InvalidInput, SongrecError, TrackInfo, TrackNotFound
+from songrec.service.types import (
+    AmbiguousTrack,
+    Filters,
+    InvalidInput,
+    SongrecError,
+    TrackInfo,
+    TrackNotFound,
+)
 
 log = logging.getLogger("songrec")
 
@@ -124,7 +131,9 @@ def cmd_export_embeddings(args: argparse.Namespace) -> int:
     frame.insert(0, "track_id", engine.catalog["track_id"].astype(str).to_numpy())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(args.out, index=False)
-    print(f"wrote {len(frame):,} embeddings ({vectors.shape[1]} dims, version {engine.version}) to {args.out}")
+    print(
+        f"wrote {len(frame):,} embeddings ({vectors.shape[1]} dims, version {engine.version}) to {args.out}"
+    )
     return EXIT_OK
 
 
@@ -184,13 +193,19 @@ def cmd_sweep(args: argparse.Namespace, extra: list[str]) -> int:
     return run_child("training", ["sweep", *extra])
 
 
+def ensure_model(retrain: bool = False) -> int:
+    """Train the default model when there is none yet (a fresh install or an empty volume)."""
+    if ArtifactStore(artifacts_dir(), "embedding").current_version() is None or retrain:
+        print("No trained model yet: building the catalogue, training the autoencoder and the index...")
+        return run_child("training", ["embedding"])
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: build what is missing, show suggestions, then serve if a token is set."""
-    if ArtifactStore(artifacts_dir(), "embedding").current_version() is None or args.retrain:
-        print("No trained model yet: building the catalogue, training the autoencoder and the index...")
-        code = run_child("training", ["embedding"])
-        if code != EXIT_OK:
-            return code
+    code = ensure_model(args.retrain)
+    if code != EXIT_OK:
+        return code
     engine = load_engine()
     print(f"\nsongrec {engine.version}: {engine.size:,} tracks\n")
     for title, artist in DEMO_SEEDS:
@@ -211,7 +226,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if os.environ.get("DISCORD_TOKEN"):
+        code = ensure_model()
+        if code != EXIT_OK:
+            return code
     return run_child("bot", [])
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from songrec.chat import main as chat_main
+
+    return chat_main(args.user)
+
+
+def cmd_spotify_login(args: argparse.Namespace) -> int:
+    from songrec.spotify import spotify_login_main
+
+    return spotify_login_main()
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -232,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain", action="store_true")
     p.set_defaults(func=cmd_demo)
 
-    sub.add_parser("train", help="train the embedding model and index (see `songrec train --help`)", add_help=False)
+    sub.add_parser(
+        "train", help="train the embedding model and index (see `songrec train --help`)", add_help=False
+    )
     sub.add_parser("sweep", help="the CAE paper's hyper-parameter tables", add_help=False)
 
     p = sub.add_parser("recommend", help="songs like a given song")
@@ -269,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="model versions and metrics")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("chat", help="talk to songrec in this terminal (the bot's commands, no Discord needed)")
+    p.add_argument("--user", help="your name or id (default: your OS user name); same name, same history")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("spotify-login", help="authorize songrec to create playlists in your Spotify account")
+    p.set_defaults(func=cmd_spotify_login)
+
     p = sub.add_parser("serve", help="run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(func=cmd_serve)
 
@@ -278,7 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PASSTHROUGH: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {"train": cmd_train, "sweep": cmd_sweep}
+PASSTHROUGH: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
+    "train": cmd_train,
+    "sweep": cmd_sweep,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return PASSTHROUGH[argv[0]](argparse.Namespace(), argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     try:
         return int(args.func(args))
     except NoModel as exc:

@@ -32,10 +32,14 @@ def embedding_map(engine: Engine, out: Path, sample: int = 15000, method: str = 
         points = PCA(n_components=2, random_state=seed).fit_transform(vectors)
     genres = engine.catalog["genre"].iloc[rows].fillna("unknown").astype(str).to_numpy()
     known = [g for g in genres if g != "unknown"]
-    top = [g for g, _ in sorted(((g, known.count(g)) for g in set(known)), key=lambda gc: -gc[1])[:MAX_GENRES]]
+    top = [
+        g for g, _ in sorted(((g, known.count(g)) for g in set(known)), key=lambda gc: -gc[1])[:MAX_GENRES]
+    ]
     fig, ax = plt.subplots(figsize=(9, 7))
     other = ~np.isin(genres, top)
-    ax.scatter(points[other, 0], points[other, 1], s=2, c="lightgrey", label="other / unknown genre", alpha=0.4)
+    ax.scatter(
+        points[other, 0], points[other, 1], s=2, c="lightgrey", label="other / unknown genre", alpha=0.4
+    )
     cmap = plt.get_cmap("tab10")
     for i, genre in enumerate(top):
         mask = genres == genre

@@ -29,7 +29,9 @@ def test_closed_form_penalty_equals_autograd_jacobian(seed: int) -> None:
     model = ContractiveAutoencoder(CAEConfig(hidden=10))
     x = torch.rand(16, 26)
     _, h = model(x)
-    assert torch.allclose(model.contractive_penalty(h), jacobian_norm_autograd(model, x), rtol=1e-5, atol=1e-6)
+    assert torch.allclose(
+        model.contractive_penalty(h), jacobian_norm_autograd(model, x), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_cae_shapes_and_loss_parts() -> None:
@@ -84,7 +86,9 @@ def test_short_training_lowers_validation_loss() -> None:
     model = ContractiveAutoencoder()
     _, val_rows = split(len(x), 0.2, 0)
     before = evaluate_mse(model, torch.as_tensor(x[val_rows]))
-    result = train_autoencoder(model, x, TrainConfig(epochs=15, batch_size=32, lr=1e-2), device="cpu", progress=False)
+    result = train_autoencoder(
+        model, x, TrainConfig(epochs=15, batch_size=32, lr=1e-2), device="cpu", progress=False
+    )
     assert result.best_val_mse < 0.5 * before
     assert len(result.val_mse) == len(result.train_loss) <= 15
     assert encode(model, x).shape == (600, 10)
@@ -93,12 +97,17 @@ def test_short_training_lowers_validation_loss() -> None:
 def test_early_stopping_stops() -> None:
     x = np.full((50, 26), 0.5, dtype=np.float32)
     result = train_autoencoder(
-        ContractiveAutoencoder(), x, TrainConfig(epochs=200, patience=2, lr=5e-2, batch_size=10, min_delta=1e-3),
-        device="cpu", progress=False,
+        ContractiveAutoencoder(),
+        x,
+        TrainConfig(epochs=200, patience=2, lr=5e-2, batch_size=10, min_delta=1e-3),
+        device="cpu",
+        progress=False,
     )
     assert result.stopped_early and len(result.val_mse) < 200
 
 
 def test_training_needs_data() -> None:
     with pytest.raises(ValueError, match="two"):
-        train_autoencoder(ContractiveAutoencoder(), np.zeros((1, 26), np.float32), device="cpu", progress=False)
+        train_autoencoder(
+            ContractiveAutoencoder(), np.zeros((1, 26), np.float32), device="cpu", progress=False
+        )

@@ -12,7 +12,11 @@ import pytest
 
 from songrec.lookup import title_key
 
-SEEDS = [("Ring Of Fire", "Johnny Cash"), ("Blinding Lights", "The Weeknd"), ("Smells Like Teen Spirit", "Nirvana")]
+SEEDS = [
+    ("Ring Of Fire", "Johnny Cash"),
+    ("Blinding Lights", "The Weeknd"),
+    ("Smells Like Teen Spirit", "Nirvana"),
+]
 
 
 def songrec(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -43,7 +47,9 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_recommend_by_title_and_artist(trained_home: Path) -> None:
-    result = songrec(trained_home, "recommend", "Ring of Fire", "--artist", "Johnny Cash", "-k", "10", "--json")
+    result = songrec(
+        trained_home, "recommend", "Ring of Fire", "--artist", "Johnny Cash", "-k", "10", "--json"
+    )
     assert result.returncode == 0, result.stderr
     import json
 
@@ -59,7 +65,9 @@ def test_recommend_by_title_and_artist(trained_home: Path) -> None:
 
 
 def test_recommend_human_output_and_popularity_filter(trained_home: Path) -> None:
-    result = songrec(trained_home, "recommend", "Blinding Lights - The Weeknd", "-k", "5", "--max-popularity", "40")
+    result = songrec(
+        trained_home, "recommend", "Blinding Lights - The Weeknd", "-k", "5", "--max-popularity", "40"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Songs like Blinding Lights — The Weeknd")
@@ -86,7 +94,9 @@ def test_recommend_by_spotify_link(trained_home: Path) -> None:
         (["playlist", "--seed", "Blinding Lights,The Weeknd", "--length", "-3"], 2, "between 1 and 200"),
     ],
 )
-def test_bad_input_gets_a_clear_error_and_exit_code(trained_home: Path, args: list[str], code: int, message: str) -> None:
+def test_bad_input_gets_a_clear_error_and_exit_code(
+    trained_home: Path, args: list[str], code: int, message: str
+) -> None:
     result = songrec(trained_home, *args)
     assert result.returncode == code, (result.stdout, result.stderr)
     assert message in result.stderr

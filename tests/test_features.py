@@ -15,8 +15,20 @@ def test_pipeline_gives_the_papers_26_inputs_in_unit_range() -> None:
     assert x.dtype == np.float32
     assert x.min() >= 0.0 and x.max() <= 1.0
     names = pipeline.feature_names
-    assert names[:12] == ["acousticness", "danceability", "energy", "duration_ms", "instrumentalness",
-                          "valence", "popularity", "tempo", "liveness", "loudness", "speechiness", "year"]
+    assert names[:12] == [
+        "acousticness",
+        "danceability",
+        "energy",
+        "duration_ms",
+        "instrumentalness",
+        "valence",
+        "popularity",
+        "tempo",
+        "liveness",
+        "loudness",
+        "speechiness",
+        "year",
+    ]
     assert names[12:14] == ["mode", "explicit"]
     # Each numeric column spans exactly [0, 1] on the data it was fitted on.
     assert np.allclose(x[:, :12].min(axis=0), 0) and np.allclose(x[:, :12].max(axis=0), 1)

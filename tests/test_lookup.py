@@ -36,13 +36,18 @@ def name_of(titles: TitleIndex, row: int) -> str:
 
 def test_normalise_and_same_song_keys() -> None:
     assert normalise("  Café  del MAR!! ") == "cafe del mar"
-    assert title_key("Ring of Fire - Remastered 2002", ["Johnny Cash"]) == title_key("Ring Of Fire", ["Johnny Cash"])
+    assert title_key("Ring of Fire - Remastered 2002", ["Johnny Cash"]) == title_key(
+        "Ring Of Fire", ["Johnny Cash"]
+    )
     assert title_key("Ring of Fire", ["Social Distortion"]) != title_key("Ring Of Fire", ["Johnny Cash"])
 
 
 def test_exact_title_with_and_without_artist(titles: TitleIndex) -> None:
     assert name_of(titles, titles.resolve("Ring of Fire", "Johnny Cash")) == "ring of fire|johnny cash"
-    assert name_of(titles, titles.resolve("ring of fire - social distortion")) == "ring of fire|social distortion"
+    assert (
+        name_of(titles, titles.resolve("ring of fire - social distortion"))
+        == "ring of fire|social distortion"
+    )
     # The famous version is picked when it clearly leads, the most popular release of it.
     assert titles.resolve("Blinding Lights") == titles.row_of_id["0sf12qNH5qcw8qpgymFOqD"]
     assert titles.resolve("Ring of Fire") == titles.row_of_id["6YffUZJ2R06kyxyK6onezL"]

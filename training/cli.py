@@ -22,8 +22,12 @@ log = logging.getLogger("songrec.training")
 
 
 def add_embedding_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalog", type=Path, help="catalogue file or folder (default: SONGREC_DATA, cache)")
-    parser.add_argument("--model", choices=["cae", "deep", "msd"], default="cae", help="autoencoder (default cae)")
+    parser.add_argument(
+        "--catalog", type=Path, help="catalogue file or folder (default: SONGREC_DATA, cache)"
+    )
+    parser.add_argument(
+        "--model", choices=["cae", "deep", "msd"], default="cae", help="autoencoder (default cae)"
+    )
     parser.add_argument("--preset", choices=["fast", "paper"], default="fast", help="training recipe")
     parser.add_argument("--hidden", type=int, help="CAE hidden (= embedding) size; default 10")
     parser.add_argument("--lam", type=float, help="CAE contractive penalty weight")
@@ -46,7 +50,9 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
 
 def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
     train = PAPER if args.preset == "paper" else FAST
-    overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}.items() if v}
+    overrides = {
+        k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}.items() if v
+    }
     train = TrainConfig(**{**train.__dict__, **overrides})
     model: CAEConfig | DeepAEConfig
     if args.model == "cae":

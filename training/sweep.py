@@ -50,7 +50,9 @@ def _train_for(table: str, value: object, base: TrainConfig) -> TrainConfig:
     return base
 
 
-def run_sweep(catalog: pd.DataFrame, out: Path, sample: int = 20000, epochs: int = 10, progress: bool = True) -> Path:
+def run_sweep(
+    catalog: pd.DataFrame, out: Path, sample: int = 20000, epochs: int = 10, progress: bool = True
+) -> Path:
     if sample and len(catalog) > sample:
         catalog = catalog.sample(n=sample, random_state=0)
     features = FeaturePipeline.fit(catalog).transform(catalog)
@@ -59,7 +61,9 @@ def run_sweep(catalog: pd.DataFrame, out: Path, sample: int = 20000, epochs: int
     for table, values in TABLES.items():
         for value in values:
             model = build_autoencoder(_model_for(table, value))
-            result = train_autoencoder(model, features, _train_for(table, value, base), device=None, progress=progress)
+            result = train_autoencoder(
+                model, features, _train_for(table, value, base), device=None, progress=progress
+            )
             rows.append(SweepRow(table, value, result.train_loss[-1], result.best_val_mse, result.seconds))
             print(f"{table}={value}: val MSE {result.best_val_mse:.5f} ({result.seconds:.0f}s)", flush=True)
     out.mkdir(parents=True, exist_ok=True)
