@@ -25,7 +25,7 @@ from bot.errors import BotConfigError, WrongChannel
 from bot.replies import report_error
 from bot.views import DYNAMIC_ITEMS
 from songrec.service.api import SongService
-from songrec.service.types import GuildSettings, ServiceUnavailable
+from songrec.service.types import GuildSettings, ServiceUnavailable, SongrecError
 
 log = logging.getLogger("songrec.bot")
 
@@ -45,7 +45,8 @@ _TOKEN_HELP = (
     "DISCORD_TOKEN is not set. Create an application at https://discord.com/developers/applications, "
     "add a bot to it, copy the bot's token and run `export DISCORD_TOKEN=<token>` (optionally "
     "`export DEV_GUILD_ID=<server id>` for instant command updates in a test server), then "
-    "`songrec sync --guild <server id>` once and start the bot again."
+    "`songrec sync --guild <server id>` once and start the bot again. No Discord at hand? "
+    "`songrec chat` offers the same commands in this terminal."
 )
 
 
@@ -242,15 +243,22 @@ async def sync_commands(
 
 async def _open_service_and_run(config: BotConfig) -> None:
     from songrec import config as paths
-    from songrec.service import Service  # type: ignore[attr-defined]  # the real service, opened lazily
+    from songrec.service import Service  # the real service, opened lazily (pandas, hnswlib)
+    from songrec.spotify import SpotifyClient, SpotifyConfig
 
-    service = await Service.open(db_path=paths.database_path(), artifacts=paths.artifacts_dir())
+    spotify_config = SpotifyConfig.from_env()  # optional: links outside the catalogue need it
+    spotify = SpotifyClient(spotify_config) if spotify_config.configured else None
     try:
-        await run_bot(service, config=config)
+        service = await Service.open(
+            db_path=paths.database_path(), artifacts=paths.artifacts_dir(), spotify=spotify
+        )
+        try:
+            await run_bot(service, config=config)
+        finally:
+            await service.close()
     finally:
-        close = getattr(service, "close", None)
-        if close is not None:
-            await close()
+        if spotify is not None:
+            spotify.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     except BotConfigError as error:
         print(f"songrec bot: {error}", file=sys.stderr)
         return 2
+    except SongrecError as error:  # no trained model yet, database unusable: one sentence, no traceback
+        print(f"songrec bot: {error}", file=sys.stderr)
+        return 4 if "songrec train" in str(error) else 1
     except KeyboardInterrupt:
         return 0
     return 0

@@ -201,6 +201,14 @@ def ensure_model(retrain: bool = False) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args: argparse.Namespace, extra: list[str]) -> int:
+    return run_child("training", ["evaluate", *extra])
+
+
+def cmd_search(args: argparse.Namespace, extra: list[str]) -> int:
+    return run_child("training", ["search", *extra])
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: build what is missing, show suggestions, then serve if a token is set."""
     code = ensure_model(args.retrain)
@@ -267,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train the embedding model and index (see `songrec train --help`)", add_help=False
     )
     sub.add_parser("sweep", help="the CAE paper's hyper-parameter tables", add_help=False)
+    sub.add_parser("evaluate", help="embedding quality on real playlists", add_help=False)
+    sub.add_parser("search", help="architecture search judged by quality (reports/search.md)", add_help=False)
 
     p = sub.add_parser("recommend", help="songs like a given song")
     p.add_argument("song", help='title, "title - artist", Spotify link/URI or track id')
@@ -302,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="model versions and metrics")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("chat", help="talk to songrec in this terminal (the bot's commands, no Discord needed)")
+    p = sub.add_parser("chat", help="the bot's commands in this terminal (no Discord needed)")
     p.add_argument("--user", help="your name or id (default: your OS user name); same name, same history")
     p.set_defaults(func=cmd_chat)
 
@@ -321,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 PASSTHROUGH: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
     "train": cmd_train,
     "sweep": cmd_sweep,
+    "evaluate": cmd_evaluate,
+    "search": cmd_search,
 }
 
 

@@ -76,7 +76,9 @@ class SongService(Protocol):
     ) -> FeedbackResult | None:
         """Remove the user's feedback (only if it still has `value`, when given); None when nothing to undo."""
 
-    async def why(self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None) -> str: ...
+    async def why(
+        self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None
+    ) -> str: ...
 
     async def history(self, user_id: int, limit: int = 20) -> list[HistoryItem]: ...
 

@@ -1,0 +1,276 @@
+"""Choosing one user's suggestions: pure CPU work on an engine snapshot, run in a worker thread.
+
+Sources, in the order they are listed to the user: nearest neighbours of the seeds (or of each taste
+cluster, or popular-and-diverse picks for a newcomer), tracks liked by listeners like you, and a share
+of exploratory picks from far away. Every pick carries the score parts that chose it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from songrec.service import reasons
+from songrec.service.config import ServiceConfig
+from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts
+from songrec.service.taste import (
+    cluster_likes,
+    cold_start_candidates,
+    far_candidates,
+    pick_diverse,
+    proportional_quotas,
+)
+from songrec.service.types import Filters
+
+#: Score parts with these prefixes inform (a count, the strategy not used) but are not summed.
+COUNT_PREFIX = "n_"
+INFO_PREFIXES = (COUNT_PREFIX, "info_")
+
+
+@dataclass(frozen=True)
+class Pick:
+    row: int
+    kind: str  # a service SuggestionKind
+    reason: str
+    score: float
+    parts: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    user_id: int
+    k: int
+    seeds: tuple[int, ...] = ()
+    liked: tuple[int, ...] = ()  # oldest first
+    disliked: tuple[int, ...] = ()
+    excluded: frozenset[int] = frozenset()  # already rated, recently suggested
+    filters: Filters | None = None
+    explore_n: int = 0
+    #: From listeners like you: (row, how many of them liked it, sum of their correlations).
+    neighbour_likes: tuple[tuple[int, int, float], ...] = ()
+    rng_seed: int = 0
+
+
+@dataclass
+class _Group:
+    anchors: tuple[int, ...]
+    members: tuple[int, ...]
+    quota: int = 0
+
+
+def make_pick(kind: str, row: int, reason: str, parts: dict[str, float]) -> Pick:
+    """The score is the sum of the parts, except those that only inform (n_*, info_*)."""
+    clean = {name: round(float(value), 6) for name, value in parts.items()}
+    score = sum(v for name, v in clean.items() if not name.startswith(INFO_PREFIXES))
+    return Pick(int(row), kind, reason, round(score, 6), clean)
+
+
+def plan_recommendations(
+    ctx: EngineContext, req: RecommendRequest, cfg: ServiceConfig, ranker: CandidateScorer | None
+) -> list[Pick]:
+    engine = ctx.engine
+    banned_rows = set(req.excluded) | set(req.disliked) | set(req.liked) | set(req.seeds)
+    taken = {str(engine.keys[r]) for r in banned_rows}
+    allowed = engine.allowed(req.filters, banned_rows)
+    rng = np.random.default_rng(req.rng_seed)
+    explore_n = max(0, min(req.k, req.explore_n))
+    main_n = req.k - explore_n
+
+    su_pool = [
+        (row, n, vote)
+        for row, n, vote in req.neighbour_likes
+        if (allowed is None or allowed[row]) and str(engine.keys[row]) not in taken
+    ]
+    su_n = min(len(su_pool), max(1, round(main_n * cfg.similar_share))) if su_pool and main_n >= 2 else 0
+    main_n -= su_n
+
+    su_picks = _similar_user_picks(ctx, req, cfg, ranker, su_pool, su_n, taken)
+    if req.seeds:
+        groups = [_Group((s,), (s,)) for s in req.seeds]
+        main = _neighbour_picks(ctx, req, cfg, ranker, groups, main_n, taken, banned_rows, "content")
+    elif req.liked:
+        liked = np.asarray(req.liked[-cfg.max_taste_likes :], dtype=np.int64)
+        clusters = cluster_likes(ctx, liked, cfg.max_clusters, cfg.anchors_per_cluster)
+        groups = [_Group(c.anchors, c.members) for c in clusters]
+        main = _neighbour_picks(ctx, req, cfg, ranker, groups, main_n, taken, banned_rows, "taste")
+    else:
+        main = _cold_start_picks(ctx, req, cfg, ranker, main_n, allowed, taken, rng)
+    main.sort(key=lambda p: -p.score)
+    picked = main + su_picks
+    anchors = np.asarray(req.seeds + req.liked or tuple(p.row for p in picked), dtype=np.int64)
+    near = np.asarray(sorted(set(req.seeds + req.liked) | {p.row for p in picked}), dtype=np.int64)
+    explore = _explore_picks(ctx, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng)
+    return picked + explore
+
+
+def _neighbour_picks(
+    ctx: EngineContext,
+    req: RecommendRequest,
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+    groups: list[_Group],
+    n: int,
+    taken: set[str],
+    banned_rows: set[int],
+    kind: str,
+) -> list[Pick]:
+    """Nearest neighbours per group (a seed, or a taste cluster), each group getting its share."""
+    if n <= 0 or not groups:
+        return []
+    engine = ctx.engine
+    for group, quota in zip(groups, proportional_quotas([len(g.members) for g in groups], n), strict=True):
+        group.quota = quota
+    disliked = np.asarray(req.disliked, dtype=np.int64)
+    part = "similarity" if kind == "content" else "taste"
+    scored: list[list[tuple[int, int, dict[str, float]]]] = []
+    for group in groups:
+        if group.quota == 0:
+            scored.append([])
+            continue
+        found = engine.similar(list(group.anchors), group.quota * 4 + 10, req.filters, banned_rows, taken)
+        rows = np.asarray([c.row for c in found], dtype=np.int64)
+        if len(rows) == 0:
+            scored.append([])
+            continue
+        anchor, dist = ctx.nearest(rows, np.asarray(group.members, dtype=np.int64))
+        parts: dict[str, np.ndarray] = {
+            part: ctx.closeness(dist),
+            "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
+        }
+        if len(disliked):
+            parts["dislike_penalty"] = ctx.dislike_penalty(rows, disliked, cfg.dislike_weight)
+        parts.update(ranker_parts(ranker, req.user_id, rows))
+        # Reasons are written for the chosen few only (below): they cost far more than a score.
+        picks = [
+            (int(row), int(anchor[i]), {name: float(v[i]) for name, v in parts.items()})
+            for i, row in enumerate(rows)
+        ]
+        scored.append(sorted(picks, key=lambda p: -sum(p[2].values())))
+    out: list[tuple[int, int, dict[str, float]]] = []
+    leftovers: list[tuple[int, int, dict[str, float]]] = []
+    for group, picks in zip(groups, scored, strict=True):
+        got = 0
+        for pick in picks:
+            key = str(engine.keys[pick[0]])
+            if got < group.quota and key not in taken:
+                taken.add(key)
+                out.append(pick)
+                got += 1
+            else:
+                leftovers.append(pick)
+    for pick in sorted(leftovers, key=lambda p: -sum(p[2].values())):  # a group ran dry: others fill in
+        if len(out) >= n:
+            break
+        key = str(engine.keys[pick[0]])
+        if key not in taken:
+            taken.add(key)
+            out.append(pick)
+    write = reasons.seed_reason if kind == "content" else reasons.taste_reason
+    return [make_pick(kind, row, write(ctx, a, row), parts) for row, a, parts in out]
+
+
+def _similar_user_picks(
+    ctx: EngineContext,
+    req: RecommendRequest,
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+    pool: list[tuple[int, int, float]],
+    n: int,
+    taken: set[str],
+) -> list[Pick]:
+    if n <= 0 or not pool:
+        return []
+    engine = ctx.engine
+    rows = np.asarray([row for row, _, _ in pool], dtype=np.int64)
+    extra = ranker_parts(ranker, req.user_id, rows)
+    picks = []
+    for i, (row, listeners, vote) in enumerate(pool):
+        parts = {
+            "neighbour_vote": vote,
+            "popularity": cfg.popularity_weight * engine.popularity[row] / 100.0,
+            f"{COUNT_PREFIX}listeners": float(listeners),
+            **{name: v[i] for name, v in extra.items()},
+        }
+        picks.append(make_pick("similar_users", row, reasons.similar_users_reason(listeners), parts))
+    picks.sort(key=lambda p: (-p.score, p.row))
+    out = []
+    for pick in picks:
+        key = str(engine.keys[pick.row])
+        if key in taken:
+            continue
+        taken.add(key)
+        out.append(pick)
+        if len(out) == n:
+            break
+    return out
+
+
+def _cold_start_picks(
+    ctx: EngineContext,
+    req: RecommendRequest,
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+    n: int,
+    allowed: np.ndarray | None,
+    taken: set[str],
+    rng: np.random.Generator,
+) -> list[Pick]:
+    """Popular, but spread over genres and decades: a newcomer's first picks teach us the most."""
+    pool = cold_start_candidates(ctx, allowed, taken)
+    if n <= 0 or len(pool) == 0:
+        return []
+    popularity = ctx.engine.popularity[pool] / 100.0
+    base_parts: dict[str, np.ndarray] = {"popularity": popularity}
+    disliked = np.asarray(req.disliked, dtype=np.int64)
+    if len(disliked):
+        base_parts["dislike_penalty"] = ctx.dislike_penalty(pool, disliked, cfg.dislike_weight)
+    base_parts.update(ranker_parts(ranker, req.user_id, pool))
+    base = np.sum(list(base_parts.values()), axis=0)
+    index = {int(r): i for i, r in enumerate(pool)}
+    out = []
+    for row, extra in pick_diverse(ctx, pool, n, base, rng, taken):
+        i = index[row]
+        parts = {name: float(v[i]) for name, v in base_parts.items()} | extra
+        out.append(make_pick("cold_start", row, reasons.cold_start_reason(ctx, row), parts))
+    return out
+
+
+def _explore_picks(
+    ctx: EngineContext,
+    req: RecommendRequest,
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+    n: int,
+    allowed: np.ndarray | None,
+    near: np.ndarray,
+    anchors: np.ndarray,
+    taken: set[str],
+    rng: np.random.Generator,
+) -> list[Pick]:
+    """Far from everything the user likes or was just offered; when a ranker exists, only candidates it
+    does not mark down (at or above the median of its scores) are considered."""
+    if n <= 0:
+        return []
+    rows, dist = far_candidates(ctx, allowed, near, rng)
+    keys = ctx.engine.keys
+    keep = np.asarray([str(keys[r]) not in taken for r in rows], dtype=bool)
+    rows, dist = rows[keep], dist[keep]
+    if len(rows) == 0:
+        return []
+    extra = ranker_parts(ranker, req.user_id, rows)
+    if extra:
+        total = np.sum(list(extra.values()), axis=0)
+        passing = total >= np.median(total)
+        rows, dist = rows[passing], dist[passing]
+        extra = {name: v[passing] for name, v in extra.items()}
+    novelty = 1.0 - ctx.closeness(dist) if len(near) else np.ones(len(rows))
+    base_parts = {"novelty": novelty, "popularity": 0.5 * ctx.engine.popularity[rows] / 100.0, **extra}
+    base = np.sum(list(base_parts.values()), axis=0)
+    index = {int(r): i for i, r in enumerate(rows)}
+    out = []
+    for row, more in pick_diverse(ctx, rows, n, base, rng, taken):
+        i = index[row]
+        parts = {name: float(v[i]) for name, v in base_parts.items()} | more
+        out.append(make_pick("explore", row, reasons.explore_reason(ctx, row, anchors), parts))
+    return out

@@ -1,0 +1,339 @@
+"""Group listening sessions: blend the members' tastes, never repeat a track, learn from reactions.
+
+Each member scores every candidate: closeness to their nearest liked track (or, for a member with no
+likes yet, the track's popularity), minus a penalty near their dislikes, plus the ranker's opinion.
+"average" ranks by the mean over members, "least_misery" by the minimum (nobody hates it). Likes on
+session suggestions are the member's own feedback (source "session"), read fresh for every pick, so
+the session steers as people react. Session seeds are stored as already-played session tracks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from songrec.service import reasons
+from songrec.service.config import ServiceConfig
+from songrec.service.errors import db_errors
+from songrec.service.planner import COUNT_PREFIX, Pick, make_pick
+from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts
+from songrec.service.taste import cluster_likes
+from songrec.service.types import (
+    InvalidInput,
+    NotInSession,
+    SessionInfo,
+    SessionStrategy,
+    SessionSummary,
+    Suggestion,
+    TrackInfo,
+)
+from songrec.store import SessionRecord
+
+if TYPE_CHECKING:
+    from songrec.service.types import GuildSettings
+    from songrec.store import Store
+
+T = TypeVar("T")
+
+NO_SESSION = "There's no group session in this channel: start one with /session start."
+#: Score of a candidate for a member who has liked nothing yet, per unit of popularity (0-1).
+COLD_MEMBER_WEIGHT = 0.6
+STRATEGIES = ("average", "least_misery")
+
+
+@dataclass(frozen=True)
+class MemberTaste:
+    user_id: int
+    liked: tuple[int, ...]
+    disliked: tuple[int, ...]
+
+
+def plan_session(
+    ctx: EngineContext,
+    members: list[MemberTaste],
+    strategy: str,
+    k: int,
+    excluded: frozenset[int],
+    seeds: tuple[int, ...],
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+) -> list[Pick]:
+    engine = ctx.engine
+    banned = set(excluded) | {r for m in members for r in m.disliked}
+    taken = {str(engine.keys[r]) for r in banned}
+    pool: set[int] = set()
+    want = k * 4 + 10
+    for member in members:
+        liked = np.asarray(member.liked[-cfg.max_taste_likes :], dtype=np.int64)
+        for cluster in cluster_likes(ctx, liked, cfg.max_clusters, cfg.anchors_per_cluster):
+            pool.update(c.row for c in engine.similar(list(cluster.anchors), want, None, banned, taken))
+    if seeds:
+        pool.update(c.row for c in engine.similar(list(seeds), want, None, banned, taken))
+    if any(not m.liked for m in members) and not seeds:
+        allowed = engine.allowed(None, banned)
+        cold = ctx.cold_pool if allowed is None else ctx.cold_pool[allowed[ctx.cold_pool]]
+        pool.update(int(r) for r in cold[:400])
+    pool -= banned
+    rows = np.asarray(sorted(pool), dtype=np.int64)
+    if len(rows) == 0 or not members:
+        return []
+    scores = np.vstack([_member_scores(ctx, m, rows, seeds, cfg, ranker) for m in members])
+    mean, worst = scores.mean(axis=0), scores.min(axis=0)
+    blend = worst if strategy == "least_misery" else mean
+    popularity = cfg.popularity_weight * engine.popularity[rows] / 100.0
+    order = np.argsort(-(blend + popularity), kind="stable")
+    anchors = np.asarray(sorted({r for m in members for r in m.liked} | set(seeds)), dtype=np.int64)
+    other = "average" if strategy == "least_misery" else "least_misery"
+    other_values = mean if strategy == "least_misery" else worst
+    out: list[Pick] = []
+    for i in order:
+        row = int(rows[i])
+        key = str(engine.keys[row])
+        if key in taken:
+            continue
+        taken.add(key)
+        anchor_name = None
+        if len(anchors):
+            nearest, _ = ctx.nearest(np.asarray([row]), anchors)
+            anchor_name = ctx.name(int(nearest[0]))
+        parts = {
+            strategy: float(blend[i]),
+            "popularity": float(popularity[i]),
+            f"info_{other}": float(other_values[i]),
+            f"{COUNT_PREFIX}members": float(len(members)),
+        }
+        reason = reasons.session_reason(strategy, len(members), float(blend[i]), anchor_name)
+        out.append(make_pick("session", row, reason, parts))
+        if len(out) == k:
+            break
+    return out
+
+
+def _member_scores(
+    ctx: EngineContext,
+    member: MemberTaste,
+    rows: np.ndarray,
+    seeds: tuple[int, ...],
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+) -> np.ndarray:
+    anchors = np.asarray(member.liked[-cfg.max_taste_likes :] + seeds, dtype=np.int64)
+    if len(anchors):
+        score = ctx.closeness(ctx.min_distance(rows, anchors))
+    else:
+        score = COLD_MEMBER_WEIGHT * ctx.engine.popularity[rows] / 100.0
+    score = score + ctx.dislike_penalty(rows, np.asarray(member.disliked, dtype=np.int64), cfg.dislike_weight)
+    for values in ranker_parts(ranker, member.user_id, rows).values():
+        score = score + values
+    return score
+
+
+class SessionOps:
+    """The session half of Service (a mixin: it shares the service's store, engine and threads)."""
+
+    config: ServiceConfig
+    ranker: CandidateScorer | None
+    _store: Store
+    _ctx: EngineContext
+
+    if TYPE_CHECKING:
+
+        def _user(self, user_id: Any) -> int: ...
+        def _count(self, k: Any) -> int: ...
+        async def _cpu(self, fn: Callable[..., T], *args: Any) -> T: ...
+        async def _resolve(self, ctx: EngineContext, text: str) -> int: ...
+        async def _guild_cached(self, guild_id: int) -> GuildSettings: ...
+        def _rows(self, ctx: EngineContext, track_ids: Sequence[str]) -> tuple[int, ...]: ...
+        async def _record(
+            self,
+            ctx: EngineContext,
+            ranker: CandidateScorer | None,
+            picks: list[Pick],
+            *,
+            user_id: int | None,
+            channel_id: int | None,
+            guild_id: int | None,
+            session_id: int | None = None,
+        ) -> list[Suggestion]: ...
+        def _track_info(self, ctx: EngineContext, track_id: str) -> TrackInfo: ...
+
+    def _init_sessions(self) -> None:
+        #: voice channel -> text channel, for sessions started by this process (see session_for_voice_channel)
+        self._voice: dict[int, int] = {}
+        #: one pick at a time per session, so two concurrent /session next never offer the same track
+        self._session_locks: dict[int, asyncio.Lock] = {}
+
+    async def _info(self, record: SessionRecord, *, include_left: bool = False) -> SessionInfo:
+        with db_errors():
+            members = await self._store.members(record.id, include_left=include_left)
+        return SessionInfo(
+            id=record.id,
+            guild_id=record.guild_id,
+            channel_id=record.channel_id,
+            voice_channel_id=record.voice_channel_id,
+            strategy=record.strategy,  # type: ignore[arg-type]
+            members=tuple(dict.fromkeys(m.user_id for m in members)),
+            active=record.active,
+        )
+
+    async def _active(self, channel_id: int) -> SessionRecord:
+        with db_errors():
+            record = await self._store.active_session(channel_id)
+        if record is None:
+            raise NotInSession(NO_SESSION)
+        return record
+
+    async def start_session(
+        self,
+        guild_id: int | None,
+        channel_id: int,
+        created_by: int,
+        *,
+        voice_channel_id: int | None = None,
+        strategy: SessionStrategy | None = None,
+        members: Sequence[int] = (),
+        seeds: Sequence[str] = (),
+    ) -> SessionInfo:
+        if guild_id is None:
+            raise InvalidInput("Group sessions run in a server's text channel, not in direct messages.")
+        creator = self._user(created_by)
+        others = [self._user(m) for m in dict.fromkeys(members) if m != creator]
+        if strategy is None:
+            strategy = (await self._guild_cached(guild_id)).session_strategy
+        if strategy not in STRATEGIES:
+            raise InvalidInput("Strategy must be 'average' or 'least_misery'.")
+        if isinstance(seeds, str):
+            seeds = [seeds]
+        if len(seeds) > self.config.max_seeds:
+            raise InvalidInput(f"Give me at most {self.config.max_seeds} songs to start from.")
+        ctx = self._ctx
+        seed_rows = [await self._resolve(ctx, s) for s in seeds]  # bad seeds fail before anything is stored
+        with db_errors():
+            record = await self._store.create_session(
+                guild_id, channel_id, creator, voice_channel_id=voice_channel_id, strategy=strategy
+            )
+            for member in others:
+                await self._store.add_member(record.id, member)
+            if seed_rows:
+                ids = [ctx.info(r).track_id for r in dict.fromkeys(seed_rows)]
+                await self._store.add_session_tracks(record.id, ids, played=True)
+        if voice_channel_id is not None:
+            self._voice[voice_channel_id] = record.channel_id
+        return await self._info(record)
+
+    async def join_session(self, channel_id: int, user_id: int) -> SessionInfo:
+        uid = self._user(user_id)
+        record = await self._active(channel_id)
+        with db_errors():
+            await self._store.add_member(record.id, uid)
+        return await self._info(record)
+
+    async def leave_session(self, channel_id: int, user_id: int) -> SessionInfo:
+        uid = self._user(user_id)
+        record = await self._active(channel_id)
+        with db_errors():
+            left = await self._store.remove_member(record.id, uid)
+        if not left:
+            raise NotInSession("You're not in this session.")
+        return await self._info(record)
+
+    async def active_session(self, channel_id: int) -> SessionInfo | None:
+        with db_errors():
+            record = await self._store.active_session(channel_id)
+        return None if record is None else await self._info(record)
+
+    async def session_for_voice_channel(self, voice_channel_id: int) -> SessionInfo | None:
+        """The running session tied to a voice channel.
+
+        Uses the store's lookup when it has one; otherwise the sessions this process started (the
+        voice link of a session started before a restart is then not followed until it is restarted).
+        """
+        lookup = getattr(self._store, "active_session_for_voice", None)
+        if lookup is not None:
+            with db_errors():
+                record = await lookup(voice_channel_id)
+            return None if record is None else await self._info(record)
+        channel = self._voice.get(voice_channel_id)
+        if channel is None:
+            return None
+        with db_errors():
+            record = await self._store.active_session(channel)
+        if record is None or record.voice_channel_id != voice_channel_id:
+            self._voice.pop(voice_channel_id, None)
+            return None
+        return await self._info(record)
+
+    async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]:
+        uid, count = self._user(user_id), self._count(k)
+        record = await self._active(channel_id)
+        lock = self._session_locks.setdefault(record.id, asyncio.Lock())
+        async with lock:
+            with db_errors():
+                members = [m.user_id for m in await self._store.members(record.id)]
+                if uid not in members:
+                    raise NotInSession("Join the session first with /session join.")
+                tracks = await self._store.session_tracks(record.id)
+                votes = {m: await self._store.feedback_for_user(m) for m in members}
+            ctx = self._ctx
+            tastes = [
+                MemberTaste(
+                    m,
+                    self._rows(ctx, [v.track_id for v in votes[m] if v.value > 0]),
+                    self._rows(ctx, [v.track_id for v in votes[m] if v.value < 0]),
+                )
+                for m in members
+            ]
+            excluded = frozenset(self._rows(ctx, [t.track_id for t in tracks]))
+            seeds = self._rows(ctx, [t.track_id for t in tracks if t.suggestion_id is None])
+            ranker = self.ranker
+            picks = await self._cpu(
+                plan_session, ctx, tastes, record.strategy, count, excluded, seeds, self.config, ranker
+            )
+            suggestions = await self._record(
+                ctx,
+                ranker,
+                picks,
+                user_id=None,
+                channel_id=channel_id,
+                guild_id=record.guild_id,
+                session_id=record.id,
+            )
+            if suggestions:
+                with db_errors():
+                    await self._store.add_session_tracks(
+                        record.id,
+                        [s.track.track_id for s in suggestions],
+                        suggestion_ids=[s.id for s in suggestions],
+                    )
+        return suggestions
+
+    async def end_session(self, channel_id: int, user_id: int) -> SessionSummary:
+        self._user(user_id)
+        record = await self._active(channel_id)
+        with db_errors():
+            tracks = await self._store.session_tracks(record.id)
+            members = await self._store.members(record.id, include_left=True)
+            people = list(dict.fromkeys(m.user_id for m in members))
+            votes = {p: await self._store.feedback_for_user(p) for p in people}
+            ended = await self._store.end_session(record.id)
+        self._session_locks.pop(record.id, None)
+        if record.voice_channel_id is not None:
+            self._voice.pop(record.voice_channel_id, None)
+        ctx = self._ctx
+        suggested = [t.track_id for t in tracks if t.suggestion_id is not None]
+        liked_by = {p: {v.track_id for v in votes[p] if v.value > 0} for p in people}
+        liked = []
+        for track_id in dict.fromkeys(suggested):
+            fans = tuple(p for p in people if track_id in liked_by[p])
+            if fans:
+                liked.append((self._track_info(ctx, track_id), fans))
+        info = await self._info(ended or record, include_left=True)
+        return SessionSummary(
+            session=info,
+            suggested=tuple(self._track_info(ctx, t) for t in suggested),
+            liked=tuple(liked),
+        )
