@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from songrec.features import FeaturePipeline
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig, build_autoencoder
@@ -60,6 +61,7 @@ def run_sweep(
     rows: list[SweepRow] = []
     for table, values in TABLES.items():
         for value in values:
+            torch.manual_seed(0)  # the same initial weights for every row of a table
             model = build_autoencoder(_model_for(table, value))
             result = train_autoencoder(
                 model, features, _train_for(table, value, base), device=None, progress=progress
