@@ -20,9 +20,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import embeds
+from bot import embeds, observability
 from bot.errors import BotConfigError, WrongChannel
 from bot.replies import report_error
+from bot.sharding import ShardConfig, shard_config
 from bot.views import DYNAMIC_ITEMS
 from songrec.service.api import SongService
 from songrec.service.types import GuildSettings, ServiceUnavailable, SongrecError
@@ -34,10 +35,12 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.feedback",
     "bot.cogs.sessions",
     "bot.cogs.settings",
+    "bot.cogs.spotify",
+    "bot.cogs.admin",
 )
 # Commands that work in every channel even when a guild restricts songrec to one: admins must be able
 # to fix the setting, and anyone must be able to delete their data.
-UNRESTRICTED_COMMANDS = frozenset({"settings", "forget-me"})
+UNRESTRICTED_COMMANDS = frozenset({"settings", "forget-me", "admin"})
 SETTINGS_TTL_S = 60.0
 SETTINGS_TIMEOUT_S = 1.5
 
@@ -54,6 +57,7 @@ _TOKEN_HELP = (
 class BotConfig:
     token: str
     dev_guild_id: int | None = None
+    shards: ShardConfig | None = None  # None: a plain bot; else AutoShardedBot (SONGREC_SHARDS)
 
 
 def load_config(env: Mapping[str, str] | None = None) -> BotConfig:
@@ -65,25 +69,23 @@ def load_config(env: Mapping[str, str] | None = None) -> BotConfig:
     guild_text = (env.get("DEV_GUILD_ID") or "").strip()
     dev_guild_id: int | None = None
     if guild_text:
-        if not guild_text.isdigit():
+        if not (guild_text.isascii() and guild_text.isdigit()):
             raise BotConfigError(
                 f"DEV_GUILD_ID must be a server id (digits only; right-click the server with Developer Mode on "
                 f"and choose Copy Server ID), not {guild_text[:40]!r}."
             )
         dev_guild_id = int(guild_text)
-    return BotConfig(token=token, dev_guild_id=dev_guild_id)
+    return BotConfig(token=token, dev_guild_id=dev_guild_id, shards=shard_config(env))
 
 
-_logging_ready = False
+def setup_logging(level: int | str | None = None) -> None:
+    """songrec's redacting one-line logging for every logger, discord.py's included (level: SONGREC_LOG_LEVEL,
+    default INFO). discord.http stays at WARNING, to keep request noise out, unless DEBUG was asked for."""
+    from songrec.logging_setup import setup_logging as configure
 
-
-def setup_logging(level: int = logging.INFO) -> None:
-    """The one place logging is configured; discord.http at WARNING keeps request noise out. Idempotent."""
-    global _logging_ready
-    if not _logging_ready:
-        discord.utils.setup_logging(level=level, root=True)
-        _logging_ready = True
-    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    configure(level)
+    quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
+    logging.getLogger("discord.http").setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def build_intents() -> discord.Intents:
@@ -100,6 +102,7 @@ class SongrecTree(app_commands.CommandTree["SongrecBot"]):
     """Applies the guild's command-channel restriction and routes every failure to a friendly reply."""
 
     async def interaction_check(self, interaction: discord.Interaction[SongrecBot], /) -> bool:
+        observability.command_started(interaction)
         if (
             interaction.type is not discord.InteractionType.application_command
             or interaction.guild_id is None
@@ -121,6 +124,7 @@ class SongrecTree(app_commands.CommandTree["SongrecBot"]):
         self, interaction: discord.Interaction[SongrecBot], error: app_commands.AppCommandError, /
     ) -> None:
         await report_error(interaction, error)
+        observability.command_finished(interaction, error)
 
 
 class SongrecBot(commands.Bot):
@@ -157,6 +161,11 @@ class SongrecBot(commands.Bot):
     async def on_ready(self) -> None:
         log.info("songrec bot ready as %s in %d servers", self.user, len(self.guilds))
 
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[SongrecBot], command: app_commands.Command[Any, ..., Any]
+    ) -> None:
+        observability.command_finished(interaction)
+
     async def guild_settings(self, guild_id: int) -> GuildSettings | None:
         """Cached briefly: it is consulted on every command. None when the service is slow (fail open)."""
         cached = self._settings_cache.get(guild_id)
@@ -191,11 +200,25 @@ class SongrecBot(commands.Bot):
             log.warning("slash commands not registered with Discord: %s; run `%s`", ", ".join(missing), hint)
 
 
+class ShardedSongrecBot(SongrecBot, commands.AutoShardedBot):
+    """The same bot on discord.py's AutoShardedBot: one process runs several gateway shards."""
+
+
+def make_bot(service: SongService, config: BotConfig | None = None, **options: Any) -> SongrecBot:
+    """A plain SongrecBot, or the sharded one when the config names shards (SONGREC_SHARDS)."""
+    shards = config.shards if config is not None else None
+    if shards is None:
+        return SongrecBot(service, config=config, **options)
+    ids = list(shards.ids) if shards.ids is not None else None
+    log.info("starting %s", shards.describe())
+    return ShardedSongrecBot(service, config=config, shard_count=shards.count, shard_ids=ids, **options)
+
+
 async def run_bot(service: SongService, *, config: BotConfig | None = None) -> None:
     """Run the bot until it is stopped. Raises BotConfigError with a clear message on a missing/bad token."""
     config = config or load_config()
     setup_logging()
-    bot = SongrecBot(service, config=config)
+    bot = make_bot(service, config)
     async with bot:
         try:
             await bot.start(config.token)
@@ -241,24 +264,47 @@ async def sync_commands(
     return names
 
 
+async def _start_learning(service: Any) -> Any:
+    """The learning loop beside the bot: hot-swap promoted rankers, retrain on schedule (in subprocesses).
+
+    Kept on `service.learning` for /admin retrain. A failure here must not stop the bot from serving.
+    """
+    try:
+        from training.scheduler import start_embedded
+
+        learning = await start_embedded(service)
+    except Exception:
+        log.exception("the learning loop did not start; serving without retraining")
+        return None
+    service.learning = learning
+    return learning
+
+
 async def _open_service_and_run(config: BotConfig) -> None:
     from songrec import config as paths
+    from songrec.metrics import start_from_env as start_metrics_from_env
     from songrec.service import Service  # the real service, opened lazily (pandas, hnswlib)
     from songrec.spotify import SpotifyClient, SpotifyConfig
 
+    metrics_server = start_metrics_from_env()  # SONGREC_METRICS_PORT; off by default
     spotify_config = SpotifyConfig.from_env()  # optional: links outside the catalogue need it
     spotify = SpotifyClient(spotify_config) if spotify_config.configured else None
     try:
         service = await Service.open(
             db_path=paths.database_path(), artifacts=paths.artifacts_dir(), spotify=spotify
         )
+        learning = await _start_learning(service)
         try:
             await run_bot(service, config=config)
         finally:
+            if learning is not None:
+                await learning.stop()
             await service.close()
     finally:
         if spotify is not None:
             spotify.close()
+        if metrics_server is not None:
+            metrics_server.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     try:
         config = load_config()
+        setup_logging()  # before the service opens, so its log lines are redacted and one-line too
         asyncio.run(_open_service_and_run(config))
     except BotConfigError as error:
         print(f"songrec bot: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@ is sent with `NO_MENTIONS`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import discord
@@ -42,9 +43,19 @@ def escape(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
+#: Control characters (NUL, ESC, ...) and the bidi overrides that can flip the rest of a line; tabs and
+#: newlines stay. Lone surrogates cannot be sent as UTF-8 at all.
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def showable(text: str) -> str:
+    """`text` without characters that Discord rejects or that would garble the message around them."""
+    return _UNSHOWABLE.sub("", text)
+
+
 def safe(text: object, limit: int, *, oneline: bool = True) -> str:
     """Escape `text` and cut it to at most `limit` characters, never inside an escape sequence."""
-    raw = " ".join(str(text).split()) if oneline else str(text)
+    raw = showable(" ".join(str(text).split()) if oneline else str(text))
     escaped = escape(raw)
     if len(escaped) <= limit:
         return escaped
@@ -60,7 +71,7 @@ def safe(text: object, limit: int, *, oneline: bool = True) -> str:
 
 def plain(text: str, limit: int) -> str:
     """Cut text that Discord shows verbatim (autocomplete choices, button labels): no markdown there."""
-    text = " ".join(text.split())
+    text = showable(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 

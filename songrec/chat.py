@@ -1,7 +1,8 @@
 """`songrec chat`: the bot's commands in a terminal, against the same Service and database.
 
     /recommend [song] [count]   /like [song|number]   /dislike [song|number]   /why [number]
-    /history   /forget-me   /help   /quit        (a line without a slash recommends from that song)
+    /import URL   /export [count]   /history   /forget-me   /help   /quit
+    (a line without a slash recommends from that song)
 
 Every failure is answered in a sentence; the loop never ends on an error, only on /quit or end of input.
 """
@@ -30,11 +31,18 @@ HELP = """Commands:
   /like [song]               like a song; without one, the last suggestion; a number picks from the list
   /dislike [song]            the same, for songs you don't want
   /why [number]              why a suggestion was picked (default: the last one)
+  /import URL                a Spotify playlist's (or album's) songs as seeds, and suggestions from them
+  /export [count]            save your recent suggestions (default 20) as a Spotify playlist
   /history                   your recent likes and dislikes
   /forget-me                 delete everything songrec knows about you (asks first)
   /help                      this list
   /quit                      leave (Ctrl-D works too)
 A line without a slash recommends songs like the one you typed, e.g.  ring of fire - johnny cash"""
+
+
+def _number(text: str) -> bool:
+    """ASCII digits only: "①".isdigit() is True, but int("①") raises."""
+    return text.isascii() and text.isdigit()
 
 
 def stable_id(text: str) -> int:
@@ -46,7 +54,7 @@ def stable_id(text: str) -> int:
 def user_id_for(name_or_id: str | None) -> int:
     """--user 1234 is that id; --user alice is a stable id for "alice"; nothing: the OS user name."""
     text = (name_or_id or "").strip() or getpass.getuser()
-    if text.isdigit() and 0 < int(text) < 2**63:
+    if _number(text) and 0 < int(text) < 2**63:
         return int(text)
     return stable_id(f"songrec-chat-user:{text}")
 
@@ -85,6 +93,8 @@ class Chat:
             "like": lambda r: self.rate(r, 1),
             "dislike": lambda r: self.rate(r, -1),
             "why": self.why,
+            "import": self.import_playlist,
+            "export": self.export_playlist,
             "history": self.history,
             "forget-me": self.forget_me,
             "help": self.help,
@@ -107,9 +117,9 @@ class Chat:
     async def recommend(self, rest: str) -> None:
         song, count = rest, DEFAULT_COUNT
         words = rest.split()
-        if words and words[-1].isdigit() and 1 <= int(words[-1]) <= 50:
+        if words and _number(words[-1]) and 1 <= int(words[-1]) <= 50:
             count, song = int(words[-1]), " ".join(words[:-1])
-        elif words and words[-1].lstrip("-").isdigit() and len(words) == 1:
+        elif words and _number(words[-1].lstrip("-")) and len(words) == 1:
             count, song = int(words[-1]), ""  # "/recommend 0" or "/recommend 99": let the service explain
         seeds = [song] if song else None
         suggestions = await self.service.recommend(self.user_id, seeds, k=count, channel_id=self.channel_id)
@@ -126,7 +136,7 @@ class Chat:
         self.say("Rate one with /like N or /dislike N (N from this list), or ask /why N.")
 
     def _picked(self, rest: str) -> Suggestion | None:
-        if rest.isdigit() and 1 <= int(rest) <= len(self.shown):
+        if _number(rest) and 1 <= int(rest) <= len(self.shown):
             return self.shown[int(rest) - 1]
         return None
 
@@ -154,6 +164,23 @@ class Chat:
             return
         sid = picked.id if picked is not None else None
         self.say(await self.service.why(self.user_id, sid, self.channel_id))
+
+    async def import_playlist(self, rest: str) -> None:
+        if not rest:
+            self.say(
+                "Give me a Spotify playlist or album link: /import https://open.spotify.com/playlist/..."
+            )
+            return
+        imported = await self.service.import_playlist(self.user_id, rest)
+        self.say(imported.note)
+        await self.recommend(imported.url)
+
+    async def export_playlist(self, rest: str) -> None:
+        if rest and not _number(rest):
+            self.say("Give a number of recent suggestions to export, e.g. /export 10, or nothing for 20.")
+            return
+        export = await self.service.export_playlist(self.user_id, count=int(rest) if rest else None)
+        self.say(f"Created “{export.name}” with {len(export.tracks)} songs: {export.url}")
 
     async def history(self, rest: str) -> None:
         items = await self.service.history(self.user_id, limit=20)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from songrec.artifacts import ArtifactError, ArtifactStore
 from songrec.config import artifacts_dir
+from songrec.logging_setup import setup_logging
 from songrec.service.types import (
     AmbiguousTrack,
     Filters,
@@ -67,13 +68,24 @@ def run_child(module: str, argv: Sequence[str]) -> int:
 # Commands -----------------------------------------------------------------------------------------
 
 
+def popularity_filters(max_popularity: float | None, min_popularity: float | None = None) -> Filters:
+    """Filters from the popularity flags; NaN, out-of-range and crossed limits are refused clearly."""
+    for flag, value in (("--max-popularity", max_popularity), ("--min-popularity", min_popularity)):
+        if value is not None and not 0 <= value <= 100:  # NaN fails this too
+            raise InvalidInput(f"{flag} must be between 0 and 100.")
+    if max_popularity is not None and min_popularity is not None and min_popularity > max_popularity:
+        raise InvalidInput("--min-popularity is above --max-popularity: nothing could match.")
+    return Filters(max_popularity=max_popularity, min_popularity=min_popularity)
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
+    filters = popularity_filters(args.max_popularity, args.min_popularity)
     engine = load_engine()
-    filters = Filters(max_popularity=args.max_popularity, min_popularity=args.min_popularity)
     if not 1 <= args.k <= 100:
         raise InvalidInput("-k must be between 1 and 100.")
-    seed = engine.resolve(args.song, args.artist)
-    picks = engine.similar([seed], args.k, filters)
+    seeds = resolve_seed_rows(engine, args.song, args.artist)
+    seed = seeds[0]
+    picks = engine.similar(seeds[:5], args.k, filters, exclude_rows=set(seeds))
     seed_info = engine.info(seed)
     if args.json:
         rows = [
@@ -89,6 +101,28 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         print(track_line(i, engine.info(cand.row)))
         print(f"    {engine.reason(cand.anchor, cand.row)}")
     return EXIT_OK
+
+
+def resolve_seed_rows(engine, song: str, artist: str | None) -> list[int]:  # engine: Engine (lazy import)
+    """Catalogue rows for a song argument. A Spotify link the catalogue lacks (a track, album, playlist or
+    artist) is looked up on Spotify when SPOTIFY_CLIENT_ID/SECRET are set, else explained."""
+    from songrec.spotify_links import MalformedSpotifyLink, parse_spotify_ref
+
+    try:
+        return [engine.resolve(song, artist)]
+    except TrackNotFound as exc:
+        if getattr(exc, "spotify_id", None) is None:
+            raise
+    except InvalidInput:
+        try:
+            ref = parse_spotify_ref(song)
+        except MalformedSpotifyLink:
+            ref = None
+        if artist is not None or ref is None or ref.kind == "track":
+            raise
+    from songrec.spotify_commands import resolve_song
+
+    return resolve_song(engine, song)
 
 
 def _track_dict(track: TrackInfo) -> dict[str, object]:
@@ -115,7 +149,7 @@ def cmd_playlist(args: argparse.Namespace) -> int:
         raise InvalidInput("--length must be between 1 and 200.")
     title, artist = split_seed(args.seed)
     seed = engine.resolve(title, artist)
-    rows = engine.playlist(seed, args.length, Filters(max_popularity=args.max_popularity))
+    rows = engine.playlist(seed, args.length, popularity_filters(args.max_popularity))
     print(f"Playlist from {track_line(None, engine.info(seed))}")
     for i, row in enumerate(rows, 1):
         print(track_line(i, engine.info(row)))
@@ -147,26 +181,22 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    store = ArtifactStore(artifacts_dir(), "embedding")
-    current = store.current_version()
-    print(f"artifacts: {store.directory}")
-    print(f"embedding versions: {len(store.versions())}, current: {current or 'none (run `songrec train`)'}")
-    try:
-        version, manifest, problems = store.resolve_good()
-    except ArtifactError as exc:
-        print(f"serving: nothing usable ({exc})")
-        return EXIT_NO_MODEL
-    for problem in problems:
-        print(f"warning: {problem}")
-    if version != current:
-        print(f"serving the last good version {version} instead of {current}")
-    m = manifest.metrics
-    print(
-        f"model {manifest.config.get('model', {}).get('kind', '?')}: {m.get('n_tracks', '?'):,} tracks, "
-        f"val MSE {m.get('best_val_mse', float('nan')):.5f}, recall@10 {m.get('recall_at_10', '?')}, "
-        f"trained on {m.get('device', '?')} in {m.get('seconds', '?')}s"
-    )
-    return EXIT_OK
+    """Every artifact kind (versions, what is served and why), then the database and its training runs."""
+    from songrec import status
+    from songrec.config import database_path
+
+    root = artifacts_dir()
+    print(f"artifacts: {root}")
+    code = EXIT_OK
+    for kind in status.artifact_kinds(root) or ["embedding"]:
+        report = status.artifact_status(root, kind)
+        for line in status.format_artifact(report):
+            print(line)
+        if kind == "embedding" and report.serving is None:
+            code = EXIT_NO_MODEL
+    for line in status.format_database(status.database_status(database_path())):
+        print(line)
+    return code
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -186,6 +216,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
+    """`songrec train [embedding options]`, `songrec train ranker|--ranker [...]` (the learning loop's
+    ranker), `songrec train --schedule [...]` (the retraining worker)."""
+    if extra[:1] == ["ranker"] or "--ranker" in extra:
+        rest = [a for a in (extra[1:] if extra[:1] == ["ranker"] else extra) if a != "--ranker"]
+        return run_child("training", ["ranker", *rest])
+    if extra[:1] == ["schedule"] or "--schedule" in extra:
+        rest = [a for a in (extra[1:] if extra[:1] == ["schedule"] else extra) if a != "--schedule"]
+        return run_child("training", ["schedule", *rest])
     return run_child("training", ["embedding", *extra])
 
 
@@ -253,6 +291,22 @@ def cmd_spotify_login(args: argparse.Namespace) -> int:
     return spotify_login_main()
 
 
+def cmd_import_playlist(args: argparse.Namespace) -> int:
+    from songrec.spotify_commands import run
+
+    if not 1 <= args.k <= 50:
+        raise InvalidInput("-k must be between 1 and 50.")
+    return run("import", sys.stdout, url=args.url, user=args.user, k=args.k)
+
+
+def cmd_export_playlist(args: argparse.Namespace) -> int:
+    from songrec.spotify_commands import run
+
+    return run(
+        "export", sys.stdout, user=args.user, count=args.count, name=args.name, public=not args.private
+    )
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     return run_child("bot", ["sync", *(["--guild", str(args.guild)] if args.guild else [])])
 
@@ -272,7 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     sub.add_parser(
-        "train", help="train the embedding model and index (see `songrec train --help`)", add_help=False
+        "train",
+        help="train the embedding model and index; `train ranker` the taste ranker, `train --schedule` the "
+        "retraining worker",
+        add_help=False,
     )
     sub.add_parser("sweep", help="the CAE paper's hyper-parameter tables", add_help=False)
     sub.add_parser("evaluate", help="embedding quality on real playlists", add_help=False)
@@ -319,6 +376,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("spotify-login", help="authorize songrec to create playlists in your Spotify account")
     p.set_defaults(func=cmd_spotify_login)
 
+    p = sub.add_parser("import-playlist", help="a Spotify playlist's (or album's) songs as seeds, and picks")
+    p.add_argument("url", help="Spotify playlist or album link, URI or id")
+    p.add_argument("--user", help="your name or id, as in `songrec chat --user` (default: your OS user)")
+    p.add_argument("-k", type=int, default=10, help="how many suggestions (1-50, default 10)")
+    p.set_defaults(func=cmd_import_playlist)
+
+    p = sub.add_parser("export-playlist", help="save your recent suggestions as a Spotify playlist")
+    p.add_argument("--user", help="your name or id, as in `songrec chat --user` (default: your OS user)")
+    p.add_argument("--count", type=int, help="how many of the latest suggestions (default 20)")
+    p.add_argument("--name", help="playlist name (default: songrec suggestions <date>)")
+    p.add_argument("--private", action="store_true", help="make the playlist private")
+    p.set_defaults(func=cmd_export_playlist)
+
     p = sub.add_parser("serve", help="run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(func=cmd_serve)
 
@@ -342,9 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return PASSTHROUGH[argv[0]](argparse.Namespace(), argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    setup_logging(logging.DEBUG if args.verbose else os.environ.get("SONGREC_LOG_LEVEL") or logging.WARNING)
     try:
         return int(args.func(args))
     except NoModel as exc:

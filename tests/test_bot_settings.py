@@ -101,11 +101,23 @@ async def test_sync_is_explicit_and_targets_a_guild_or_global(
         assert not fake.requests_to("PUT", r"/commands$"), "starting the bot never syncs"
 
         names = await sync_commands(fake.guild_id, config=config)
-        expected = {"recommend", "like", "dislike", "why", "history", "forget-me", "session", "settings"}
+        expected = {
+            "recommend",
+            "like",
+            "dislike",
+            "why",
+            "history",
+            "forget-me",
+            "session",
+            "settings",
+            "admin",
+            "export",
+        }
         assert set(names) == expected
         (put,) = fake.requests_to("PUT", rf"/guilds/{fake.guild_id}/commands$")
         by_name = {c["name"]: c for c in put.body}
         assert str(by_name["settings"]["default_member_permissions"]) == "32"  # manage_guild
+        assert str(by_name["admin"]["default_member_permissions"]) == "32"
         assert {o["name"] for o in by_name["session"]["options"]} == {"start", "join", "leave", "next", "end"}
         song = next(o for o in by_name["recommend"]["options"] if o["name"] == "song")
         assert song["autocomplete"] is True

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
+from bot.cogs.spotify import export_text, import_text
 from bot.errors import NotInVoice
 from songrec.service.types import SongrecError
 
@@ -37,12 +38,14 @@ class SessionsCog(
     @app_commands.describe(
         voice="Tie the session to your voice channel: people there join (and leave) automatically",
         strategy="average = most liked overall; least_misery = nobody hates it (default: server setting)",
+        playlist="A Spotify playlist or album link: its songs seed the session",
     )
     async def start(
         self,
         interaction: discord.Interaction[SongrecBot],
         voice: bool = False,
         strategy: Literal["average", "least_misery"] | None = None,
+        playlist: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
         voice_channel: discord.VoiceChannel | discord.StageChannel | None = None
         members: list[int] = [interaction.user.id]
@@ -56,6 +59,12 @@ class SessionsCog(
                 if user_id not in members and not (member and member.bot):
                     members.append(user_id)
         await replies.defer(interaction, ephemeral=False)
+        seeds: list[str] = []
+        note = ""
+        if playlist and playlist.strip():
+            # Read first: a playlist Spotify won't serve is explained before any session exists.
+            imported = await self.bot.service.import_playlist(interaction.user.id, playlist.strip())
+            seeds, note = [imported.url], "\n" + import_text(imported)
         info = await self.bot.service.start_session(
             interaction.guild_id,
             interaction.channel_id,
@@ -63,8 +72,10 @@ class SessionsCog(
             voice_channel_id=voice_channel.id if voice_channel else None,
             strategy=strategy,
             members=members,
+            seeds=seeds,
         )
-        await replies.reply(interaction, embeds.session_started_text(info, voice_channel), ephemeral=False)
+        text = embeds.safe_content(embeds.session_started_text(info, voice_channel) + note)
+        await replies.reply(interaction, text, ephemeral=False)
 
     @app_commands.command(name="join", description="Join this channel's group session.")
     async def join(self, interaction: discord.Interaction[SongrecBot]) -> None:
@@ -96,10 +107,25 @@ class SessionsCog(
         await replies.post_suggestions(interaction, suggestions, header, session=True)
 
     @app_commands.command(name="end", description="End the session and see what the group liked.")
-    async def end(self, interaction: discord.Interaction[SongrecBot]) -> None:
+    @app_commands.describe(export="Also save the session's songs as a Spotify playlist")
+    async def end(self, interaction: discord.Interaction[SongrecBot], export: bool = False) -> None:
         await replies.defer(interaction, ephemeral=False)
-        summary = await self.bot.service.end_session(interaction.channel_id, interaction.user.id)
+        service = self.bot.service
+        summary = await service.end_session(interaction.channel_id, interaction.user.id)
         await replies.reply(interaction, embed=embeds.session_summary_embed(summary), ephemeral=False)
+        if not export:
+            return
+        if not summary.suggested:
+            await replies.reply(
+                interaction, "Nothing was suggested in this session, so there's nothing to export."
+            )
+            return
+        try:  # the session has ended either way: a failed export is the caller's note, not an error
+            result = await service.export_playlist(interaction.user.id, session_id=summary.session.id)
+        except SongrecError as error:
+            await replies.reply(interaction, embeds.error_text(str(error)))
+            return
+        await replies.reply(interaction, export_text(result, "The session's songs"), ephemeral=False)
 
     @commands.Cog.listener()
     async def on_voice_state_update(

@@ -15,6 +15,8 @@ from songrec.service.types import (
     Filters,
     GuildSettings,
     HistoryItem,
+    ImportedSeeds,
+    PlaylistExport,
     Profile,
     SessionInfo,
     SessionStrategy,
@@ -124,6 +126,25 @@ class SongService(Protocol):
     async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]: ...
 
     async def end_session(self, channel_id: int, user_id: int) -> SessionSummary: ...
+
+    # Spotify: optional. Without credentials (or the operator's login) these raise SpotifyNotSetUp,
+    # whose message says how to enable them; everything else keeps working.
+    async def import_playlist(self, user_id: int, url: str) -> ImportedSeeds:
+        """A Spotify playlist's (or album's) tracks that are in the catalogue, in order, with how many are
+        not; PlaylistUnavailable when Spotify won't serve its tracks (Spotify-made or someone's private list).
+        The same link works as a seed in recommend() and start_session() right after."""
+
+    async def export_playlist(
+        self,
+        user_id: int,
+        *,
+        count: int | None = None,
+        session_id: int | None = None,
+        name: str | None = None,
+        public: bool = True,
+    ) -> PlaylistExport:
+        """Create a playlist in the operator's Spotify account: the user's `count` most recent suggestions
+        (default 20) in the order shown, or a session's suggestions (the user must have been in it)."""
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings: ...
 

@@ -26,12 +26,14 @@ from songrec import config as paths
 from songrec.artifacts import ArtifactError
 from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.engine import DESCRIBED, Engine
+from songrec.metrics import metrics
 from songrec.service.config import ServiceConfig
 from songrec.service.errors import db_errors
 from songrec.service.planner import INFO_PREFIXES, Pick, RecommendRequest, plan_recommendations
 from songrec.service.scoring import CandidateScorer, EngineContext
 from songrec.service.sessions import SessionOps
 from songrec.service.similar_users import RatingsCache
+from songrec.service.spotify_ops import SpotifyOps
 from songrec.service.types import (
     FeedbackResult,
     FeedbackSource,
@@ -47,6 +49,7 @@ from songrec.service.types import (
     TrackInfo,
     TrackNotFound,
 )
+from songrec.status import current_pointer, serving_note
 from songrec.store import NewSuggestion, Store, SuggestionRecord
 
 log = logging.getLogger(__name__)
@@ -90,7 +93,7 @@ def _load_engine(artifacts: Path | None) -> Engine:
         ) from exc
 
 
-class Service(SessionOps):
+class Service(SessionOps, SpotifyOps):
     """Implements songrec.service.api.SongService. Open with `await Service.open(...)`."""
 
     def __init__(
@@ -115,6 +118,7 @@ class Service(SessionOps):
         self._guilds: dict[int, tuple[float, GuildSettings]] = {}
         self._rng = random.Random(config.seed)
         self._init_sessions()
+        self._init_spotify()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -190,6 +194,10 @@ class Service(SessionOps):
         """Score candidates with `ranker` from the next request on (None: embedding scores only)."""
         self.ranker = ranker
 
+    def user_ratings(self, user_id: int) -> dict[str, int]:
+        """The user's live votes by track id, from memory (what a ranker folds a new user in from)."""
+        return self._ratings.ratings_of(user_id)
+
     async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
 
@@ -209,6 +217,16 @@ class Service(SessionOps):
             raise InvalidInput(f"That isn't a valid user id ({str(user_id)[:40]!r}).")
         return int(user_id)
 
+    @staticmethod
+    def _guild(guild_id: Any) -> int:
+        if (
+            isinstance(guild_id, bool)
+            or not isinstance(guild_id, int | np.integer)
+            or not 0 < guild_id <= MAX_ID
+        ):
+            raise InvalidInput(f"That isn't a valid server id ({str(guild_id)[:40]!r}).")
+        return int(guild_id)
+
     def _count(self, k: Any) -> int:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= self.config.max_k:
             raise InvalidInput(f"Ask for between 1 and {self.config.max_k} songs.")
@@ -222,7 +240,9 @@ class Service(SessionOps):
             raise InvalidInput("Filters must be a songrec Filters record.")
         for name in ("max_popularity", "min_popularity"):
             value = getattr(filters, name)
-            if value is not None and not (isinstance(value, int | float) and 0 <= value <= 100):
+            if value is not None and (
+                isinstance(value, bool) or not (isinstance(value, int | float) and 0 <= value <= 100)
+            ):
                 raise InvalidInput("Popularity limits go from 0 to 100.")
         if (
             filters.max_popularity is not None
@@ -231,7 +251,9 @@ class Service(SessionOps):
         ):
             raise InvalidInput("The minimum popularity is above the maximum: nothing could match.")
         rate = filters.explore_rate
-        if rate is not None and not (isinstance(rate, int | float) and 0.0 <= rate <= 1.0):
+        if rate is not None and (
+            isinstance(rate, bool) or not (isinstance(rate, int | float) and 0.0 <= rate <= 1.0)
+        ):
             raise InvalidInput("The explore rate must be between 0 and 1.")
         return filters
 
@@ -263,43 +285,9 @@ class Service(SessionOps):
         try:
             return await asyncio.to_thread(ctx.engine.resolve, text)
         except TrackNotFound as exc:
-            if getattr(exc, "spotify_id", None) is None or self._spotify is None:
+            if getattr(exc, "spotify_id", None) is None:
                 raise
-            return await self._resolve_with_spotify(ctx, text, exc)
-
-    async def _resolve_with_spotify(self, ctx: EngineContext, text: str, original: TrackNotFound) -> int:
-        from songrec.spotify import SpotifyError, resolve_track_ref
-        from songrec.spotify_links import MalformedSpotifyLink
-
-        try:
-            found = await resolve_track_ref(
-                text, lambda tid: ctx.engine.row_of(tid) is not None, self._spotify
-            )
-        except (SpotifyError, MalformedSpotifyLink) as exc:
-            log.info("spotify could not resolve %r: %s", text[:80], exc)
-            raise TrackNotFound(text, original.closest) from exc
-        for track_id in found.catalogue_ids:
-            row = ctx.engine.row_of(track_id)
-            if row is not None:
-                return row
-        closest: list[TrackInfo] = []
-        if found.tracks:
-            wanted = found.tracks[0]
-            closest = await asyncio.to_thread(self._closest_known, ctx, wanted.name, wanted.artist)
-        raise TrackNotFound(text, closest)
-
-    @staticmethod
-    def _closest_known(ctx: EngineContext, name: str, artist: str) -> list[TrackInfo]:
-        """Catalogue tracks by the same artist first, then ones with the same name."""
-        wanted = artist.casefold().strip()
-        by_artist = [
-            t for t in ctx.engine.autocomplete(artist, 50) if any(a.casefold() == wanted for a in t.artists)
-        ]
-        by_name = ctx.engine.autocomplete(name, 5)
-        seen: dict[str, TrackInfo] = {}
-        for track in by_artist[:4] + by_name:
-            seen.setdefault(track.track_id, track)
-        return list(seen.values())[:5]
+            return await self._resolve_with_spotify(ctx, text, exc)  # see SpotifyOps
 
     # ------------------------------------------------------------------ recommendations
 
@@ -316,10 +304,9 @@ class Service(SessionOps):
         uid, count, checked = self._user(user_id), self._count(k), self._filters(filters)
         texts = self._seed_texts(seeds)
         ctx = self._ctx
-        rows = [await self._resolve(ctx, text) for text in texts]
-        return await self._recommend(
-            ctx, uid, tuple(dict.fromkeys(rows)), count, checked, guild_id, channel_id
-        )
+        # Albums and playlists stand for all their catalogue tracks: a few anchors, none suggested back.
+        anchors, covered = await self._seed_rows(ctx, texts)
+        return await self._recommend(ctx, uid, anchors, count, checked, guild_id, channel_id, exclude=covered)
 
     async def more_like(self, user_id: int, suggestion_id: int, k: int = 5) -> list[Suggestion]:
         uid, count = self._user(user_id), self._count(k)
@@ -341,6 +328,8 @@ class Service(SessionOps):
         filters: Filters | None,
         guild_id: int | None,
         channel_id: int | None,
+        *,
+        exclude: frozenset[int] = frozenset(),
     ) -> list[Suggestion]:
         cfg = self.config
         with db_errors():
@@ -359,7 +348,7 @@ class Service(SessionOps):
             seeds=seeds,
             liked=liked,
             disliked=disliked,
-            excluded=frozenset(self._rows(ctx, recent)),
+            excluded=frozenset(self._rows(ctx, recent)) | exclude,
             filters=filters,
             explore_n=self._share(k, rate),
             neighbour_likes=await self._cpu(self._neighbour_likes, ctx, uid),
@@ -532,6 +521,8 @@ class Service(SessionOps):
             )
         self._ratings.set(uid, track_id, value)
         changed = before is None or before.id != record.id
+        if changed:
+            metrics().feedback(source, "like" if value > 0 else "dislike")
         return FeedbackResult(self._track_info(ctx, track_id), value, changed)
 
     async def _target(
@@ -598,6 +589,7 @@ class Service(SessionOps):
         if record is None:
             return None
         self._ratings.remove(uid, record.track_id)
+        metrics().feedback("any", "undo")
         return FeedbackResult(self._track_info(ctx, record.track_id), 0, True)
 
     async def why(self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None) -> str:
@@ -729,6 +721,7 @@ class Service(SessionOps):
     # ------------------------------------------------------------------ guild settings and status
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        guild_id = self._guild(guild_id)
         with db_errors():
             stored = await self._store.get_guild_settings(guild_id)
         settings = GuildSettings(
@@ -772,12 +765,17 @@ class Service(SessionOps):
             size = await self._store.database_size()
             runs = await self._store.last_training_runs(5)
         metrics = ctx.engine.manifest.metrics
+        current = current_pointer(self._artifacts or paths.artifacts_dir(), "embedding")
         return {
             "model_version": ctx.version,
+            "current_version": current,
+            "serving_note": serving_note(ctx.version, current, ctx.engine.problems),
             "catalogue_size": ctx.engine.size,
             "index_recall": metrics.get("recall_at_10"),
             "embedding_problems": list(ctx.engine.problems),
             "ranker": None if self.ranker is None else type(self.ranker).__name__,
+            "ranker_version": getattr(self.ranker, "version", None),
+            "ranker_metrics": getattr(self.ranker, "metrics", None),
             "database_path": self._store.path,
             "database_bytes": size,
             "training_runs": [

@@ -13,7 +13,7 @@ import numpy as np
 
 from songrec.service import reasons
 from songrec.service.config import ServiceConfig
-from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts
+from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts, summed
 from songrec.service.taste import (
     cluster_likes,
     cold_start_candidates,
@@ -26,6 +26,8 @@ from songrec.service.types import Filters
 #: Score parts with these prefixes inform (a count, the strategy not used) but are not summed.
 COUNT_PREFIX = "n_"
 INFO_PREFIXES = (COUNT_PREFIX, "info_")
+#: The learned ranker's P(like) for this user, stored for the reason (see songrec.ranking).
+LIKE_PROB = "info_like_prob"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def make_pick(kind: str, row: int, reason: str, parts: dict[str, float]) -> Pick
     """The score is the sum of the parts, except those that only inform (n_*, info_*)."""
     clean = {name: round(float(value), 6) for name, value in parts.items()}
     score = sum(v for name, v in clean.items() if not name.startswith(INFO_PREFIXES))
+    if LIKE_PROB in clean and kind != "cold_start":
+        reason = f"{reason}, and your taste model rates it {clean[LIKE_PROB]:.0%}"
     return Pick(int(row), kind, reason, round(score, 6), clean)
 
 
@@ -146,7 +150,7 @@ def _neighbour_picks(
             (int(row), int(anchor[i]), {name: float(v[i]) for name, v in parts.items()})
             for i, row in enumerate(rows)
         ]
-        scored.append(sorted(picks, key=lambda p: -sum(p[2].values())))
+        scored.append(sorted(picks, key=lambda p: -sum(summed(p[2]))))
     out: list[tuple[int, int, dict[str, float]]] = []
     leftovers: list[tuple[int, int, dict[str, float]]] = []
     for group, picks in zip(groups, scored, strict=True):
@@ -159,7 +163,7 @@ def _neighbour_picks(
                 got += 1
             else:
                 leftovers.append(pick)
-    for pick in sorted(leftovers, key=lambda p: -sum(p[2].values())):  # a group ran dry: others fill in
+    for pick in sorted(leftovers, key=lambda p: -sum(summed(p[2]))):  # a group ran dry: others fill in
         if len(out) >= n:
             break
         key = str(engine.keys[pick[0]])
@@ -226,7 +230,7 @@ def _cold_start_picks(
     if len(disliked):
         base_parts["dislike_penalty"] = ctx.dislike_penalty(pool, disliked, cfg.dislike_weight)
     base_parts.update(ranker_parts(ranker, req.user_id, pool))
-    base = np.sum(list(base_parts.values()), axis=0)
+    base = np.sum(summed(base_parts), axis=0)
     index = {int(r): i for i, r in enumerate(pool)}
     out = []
     for row, extra in pick_diverse(ctx, pool, n, base, rng, taken):
@@ -249,7 +253,7 @@ def _explore_picks(
     rng: np.random.Generator,
 ) -> list[Pick]:
     """Far from everything the user likes or was just offered; when a ranker exists, only candidates it
-    does not mark down (at or above the median of its scores) are considered."""
+    does not mark down (at or above the median of its scores, and not below neutral) are considered."""
     if n <= 0:
         return []
     rows, dist = far_candidates(ctx, allowed, near, rng)
@@ -259,14 +263,17 @@ def _explore_picks(
     if len(rows) == 0:
         return []
     extra = ranker_parts(ranker, req.user_id, rows)
-    if extra:
-        total = np.sum(list(extra.values()), axis=0)
-        passing = total >= np.median(total)
+    if summed(extra):
+        total = np.sum(summed(extra), axis=0)
+        # At or above the median, and never a predicted dislike (a neutral model adds 0): a user whose
+        # taste model dislikes everything far away gets fewer surprises rather than songs it expects
+        # them to hate.
+        passing = (total >= np.median(total)) & (total >= 0.0)
         rows, dist = rows[passing], dist[passing]
         extra = {name: v[passing] for name, v in extra.items()}
     novelty = 1.0 - ctx.closeness(dist) if len(near) else np.ones(len(rows))
     base_parts = {"novelty": novelty, "popularity": 0.5 * ctx.engine.popularity[rows] / 100.0, **extra}
-    base = np.sum(list(base_parts.values()), axis=0)
+    base = np.sum(summed(base_parts), axis=0)
     index = {int(r): i for i, r in enumerate(rows)}
     out = []
     for row, more in pick_diverse(ctx, rows, n, base, rng, taken):

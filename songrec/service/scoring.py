@@ -50,7 +50,15 @@ def ranker_parts(ranker: CandidateScorer | None, user_id: int, rows: np.ndarray)
     if bad or any(not np.all(np.isfinite(v)) for v in parts.values()):
         log.error("ranker %r returned misshapen or non-finite parts %s; ignored", ranker, bad)
         return {}
-    return {f"ranker_{name}" if not name.startswith("ranker") else name: v for name, v in parts.items()}
+    # info_* parts (e.g. the raw like probability) are stored for the reason but never summed.
+    return {
+        name if name.startswith(("ranker", "info_")) else f"ranker_{name}": v for name, v in parts.items()
+    }
+
+
+def summed(parts: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The parts that add up to a score (info_* and n_* parts only inform)."""
+    return [v for name, v in parts.items() if not name.startswith(("info_", "n_"))]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from songrec.service import reasons
 from songrec.service.config import ServiceConfig
 from songrec.service.errors import db_errors
 from songrec.service.planner import COUNT_PREFIX, Pick, make_pick
-from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts
+from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts, summed
 from songrec.service.taste import cluster_likes
 from songrec.service.types import (
     InvalidInput,
@@ -127,7 +127,7 @@ def _member_scores(
     else:
         score = COLD_MEMBER_WEIGHT * ctx.engine.popularity[rows] / 100.0
     score = score + ctx.dislike_penalty(rows, np.asarray(member.disliked, dtype=np.int64), cfg.dislike_weight)
-    for values in ranker_parts(ranker, member.user_id, rows).values():
+    for values in summed(ranker_parts(ranker, member.user_id, rows)):
         score = score + values
     return score
 
@@ -146,6 +146,7 @@ class SessionOps:
         def _count(self, k: Any) -> int: ...
         async def _cpu(self, fn: Callable[..., T], *args: Any) -> T: ...
         async def _resolve(self, ctx: EngineContext, text: str) -> int: ...
+        async def _resolve_seeds(self, ctx: EngineContext, text: str) -> list[int]: ...
         async def _guild_cached(self, guild_id: int) -> GuildSettings: ...
         def _rows(self, ctx: EngineContext, track_ids: Sequence[str]) -> tuple[int, ...]: ...
         async def _record(
@@ -211,7 +212,8 @@ class SessionOps:
         if len(seeds) > self.config.max_seeds:
             raise InvalidInput(f"Give me at most {self.config.max_seeds} songs to start from.")
         ctx = self._ctx
-        seed_rows = [await self._resolve(ctx, s) for s in seeds]  # bad seeds fail before anything is stored
+        # Bad seeds fail before anything is stored; an album or playlist seeds with all its known tracks.
+        seed_rows = [row for s in seeds for row in await self._resolve_seeds(ctx, s)]
         with db_errors():
             record = await self._store.create_session(
                 guild_id, channel_id, creator, voice_channel_id=voice_channel_id, strategy=strategy

@@ -106,6 +106,44 @@ class GuildSettings:
     session_strategy: SessionStrategy = "average"
 
 
+@dataclass(frozen=True, slots=True)
+class ImportedSeeds:
+    """A Spotify album or playlist read as seeds: the tracks the catalogue knows, and what it lacks."""
+
+    kind: str  # "album" or "playlist"
+    name: str
+    url: str
+    tracks: tuple[TrackInfo, ...]  # catalogue tracks, in the collection's order, each once
+    missing: int = 0  # Spotify tracks that are not in the catalogue yet
+    skipped: int = 0  # local files, podcast episodes and removed tracks
+    missing_examples: tuple[str, ...] = ()  # "Title by Artist" of a few missing ones
+
+    @property
+    def note(self) -> str:
+        """One sentence for the user: what was taken and what was not (and why)."""
+        what = f"the {self.kind} “{self.name}”" if self.name else f"that {self.kind}"
+        total = len(self.tracks) + self.missing
+        text = f"Took {len(self.tracks)} of {total} tracks from {what} as seeds"
+        if self.missing:
+            examples = "; ".join(self.missing_examples[:3])
+            verb = "isn't" if self.missing == 1 else "aren't"
+            text += f"; {self.missing} {verb} in the catalogue yet"
+            text += f" (e.g. {examples})" if examples else ""
+        if self.skipped:
+            text += f"; skipped {self.skipped} local files, episodes or removed tracks"
+        return text + "."
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistExport:
+    """A playlist songrec created in the operator's Spotify account."""
+
+    url: str
+    name: str
+    tracks: tuple[TrackInfo, ...]  # in playlist order
+    skipped: int = 0  # suggestions without a usable Spotify id
+
+
 class SongrecError(Exception):
     """A failure the user can act on; `str(error)` is safe to show them."""
 
@@ -142,3 +180,38 @@ class NotInSession(SongrecError):
 
 class ServiceUnavailable(SongrecError):
     """The database is busy or the models are not loaded; try again shortly."""
+
+
+class NotInCatalogueYet(TrackNotFound):
+    """A Spotify track (or every track of an album/playlist) that the catalogue lacks; `str()` says which,
+    and `closest` holds the nearest catalogue tracks by the same artist or with the same name."""
+
+    def __init__(
+        self,
+        query: str,
+        message: str,
+        closest: list[TrackInfo] | None = None,
+        *,
+        title: str | None = None,
+        artist: str | None = None,
+    ) -> None:
+        self.query = query
+        self.closest = closest or []
+        self.title = title
+        self.artist = artist
+        SongrecError.__init__(self, message)
+
+
+class SpotifyProblem(SongrecError):
+    """Spotify could not do what was asked (refused, rate limited, unreachable); the message says why."""
+
+
+class SpotifyNotSetUp(SpotifyProblem, InvalidInput):
+    """Spotify credentials or the operator's login are missing or expired: the message says how to fix it.
+
+    Also an InvalidInput: as the server is set up, the request can't be served (use track links instead).
+    """
+
+
+class PlaylistUnavailable(SpotifyProblem):
+    """Spotify will not serve that playlist's tracks to songrec (Spotify-made, private, or gone)."""

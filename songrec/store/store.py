@@ -528,6 +528,33 @@ class Store:
 
         return await self._write(job)
 
+    async def add_feedback_bulk(
+        self, rows: Iterable[tuple[int, str, int, float]], source: str = "command"
+    ) -> int:
+        """Insert many (user_id, track_id, value, created_at) votes in one transaction: for benchmarks and
+        imports, not the bot. Unlike add_feedback it does not tombstone earlier votes: give each
+        (user, track) once. Returns how many rows were written."""
+        src = v.choice(source, FEEDBACK_SOURCES, "feedback source")
+        checked = [
+            (v.snowflake(u, "user_id"), v.track(t), v.vote(value), src, v.finite_or_none(ts, "created_at"))
+            for u, t, value, ts in rows
+        ]
+
+        async def job(conn: Conn) -> int:
+            now = self._clock()
+            users = sorted({r[0] for r in checked})
+            await conn.executemany(
+                "INSERT INTO users (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
+                [(u, now) for u in users],
+            )
+            await conn.executemany(
+                "INSERT INTO feedback (user_id, track_id, value, source, created_at) VALUES (?, ?, ?, ?, ?)",
+                [(u, t, val, s, ts if ts is not None else now) for u, t, val, s, ts in checked],
+            )
+            return len(checked)
+
+        return await self._write(job)
+
     async def undo_feedback(
         self, user_id: int, track_id: str | None = None, suggestion_id: int | None = None
     ) -> FeedbackRecord | None:
@@ -1010,6 +1037,7 @@ class Store:
         metrics: dict[str, Any] = v.UNSET,
         artifact_version: str | None = v.UNSET,
         promoted: bool = v.UNSET,
+        reason: str = v.UNSET,
     ) -> TrainingRunRecord:
         """Update the fields given. A status other than 'running' sets finished_at (unless given)."""
         rid = v.row_id(run_id, "run_id")
@@ -1029,6 +1057,10 @@ class Store:
             if not isinstance(promoted, bool):
                 raise InvalidInput(f"promoted must be True or False, got {promoted!r}")
             changes["promoted"] = int(promoted)
+        if reason is not v.UNSET:
+            if not isinstance(reason, str):
+                raise InvalidInput(f"reason must be a string, got {type(reason).__name__}")
+            changes["reason"] = reason[:2000]
 
         async def job(conn: Conn) -> TrainingRunRecord:
             values = dict(changes)

@@ -128,8 +128,15 @@ class FakeDiscord:
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.identifies: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, Any]] = []  # RESUME payloads (session_id, seq) after a reconnect
         self.gateway_queries: list[dict[str, str]] = []
         self.connections = 0
+        self.recommended_shards = 1  # what GET /gateway/bot answers
+        self._sessions: dict[str, tuple[int, int]] = {}  # gateway session id -> (shard id, shard count)
+        self._shard_ws: dict[int, web.WebSocketResponse] = {}
+        self._rate_limits: list[tuple[str, re.Pattern[str], float, bool]] = []
+        self.rate_limited: list[Recorded] = []  # requests answered with a 429
+        self.deleted: dict[int, dict[str, Any]] = {}  # messages removed by delete_message()
         self.sent_events: list[tuple[str, Any]] = []  # every DISPATCH sent to the bot
         self._ids = itertools.count(444444444444444444)
         self._seq = itertools.count(1)
@@ -159,8 +166,9 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws in {*self._shard_ws.values(), *([self._ws] if self._ws is not None else [])}:
+            if not ws.closed:
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -327,6 +335,10 @@ class FakeDiscord:
         await asyncio.wait_for(self._ws_ready.wait(), timeout)
 
     # ------------------------------------------------------------------ gateway
+    def guild_shard(self, shard_count: int) -> int:
+        """Discord's rule: a guild lives on shard (guild_id >> 22) % shard_count."""
+        return (self.guild_id >> 22) % max(shard_count, 1)
+
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
@@ -342,35 +354,65 @@ class FakeDiscord:
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:  # identify
                 self.identifies.append(packet["d"])
-                self._ws = ws
-                await self._send_ready(ws)
-            elif op == 6:  # resume
-                self._ws = ws
+                shard_id, shard_count = packet["d"].get("shard") or (0, 1)
+                await self._send_ready(ws, int(shard_id), int(shard_count))
+            elif op == 6:  # resume: the same session continues on a new connection
+                self.resumes.append(packet["d"])
+                known = self._sessions.get(packet["d"].get("session_id"))
+                if known is None:
+                    await ws.send_str(json.dumps({"op": 9, "d": False}))  # invalid session: identify again
+                    continue
+                self._attach(ws, *known)
                 await self._send(ws, "RESUMED", {})
-                self._ws_ready.set()
+                await self._notify()
         if self._ws is ws:
             self._ws = None
             self._ws_ready.clear()
+        for shard_id, shard_ws in list(self._shard_ws.items()):
+            if shard_ws is ws:
+                del self._shard_ws[shard_id]
         return ws
+
+    def _attach(self, ws: web.WebSocketResponse, shard_id: int, shard_count: int) -> None:
+        self._shard_ws[shard_id] = ws
+        if shard_id == self.guild_shard(shard_count):
+            self._ws = ws
+            self._ws_ready.set()
+
+    async def drop_connection(self, code: int = 4000) -> None:
+        """Close the guild's gateway connection as Discord does on a restart; the bot should RESUME."""
+        await self.wait_connected()
+        ws = self._ws
+        assert ws is not None
+        self._ws = None
+        self._ws_ready.clear()
+        await ws.close(code=code, message=b"fake: reconnect")
 
     async def _send(self, ws: web.WebSocketResponse, event: str, data: Any) -> None:
         self.sent_events.append((event, data))
         await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
 
-    async def _send_ready(self, ws: web.WebSocketResponse) -> None:
+    async def _send_ready(self, ws: web.WebSocketResponse, shard_id: int = 0, shard_count: int = 1) -> None:
+        mine = shard_id == self.guild_shard(shard_count)  # only the guild's shard hears about it
+        session_id = f"session-{self.connections}"
+        self._sessions[session_id] = (shard_id, shard_count)
         ready = {
             "v": 10,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": f"session-{self.connections}",
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}] if mine else [],
+            "session_id": session_id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.app_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
         }
+        if shard_count > 1:
+            ready["shard"] = [shard_id, shard_count]
         await self._send(ws, "READY", ready)
-        await self._send(ws, "GUILD_CREATE", self.guild_payload())
-        self._ws_ready.set()
+        if mine:
+            await self._send(ws, "GUILD_CREATE", self.guild_payload())
+        self._attach(ws, shard_id, shard_count)
+        await self._notify()
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway DISPATCH to the connected bot."""
@@ -494,8 +536,11 @@ class FakeDiscord:
         return ix
 
     async def react(self, user_id: int, message_id: int, emoji: str, *, add: bool = True) -> None:
-        """A user adds (or removes) a unicode reaction: MESSAGE_REACTION_ADD / _REMOVE."""
-        message = self.messages[message_id]
+        """A user adds (or removes) a unicode reaction: MESSAGE_REACTION_ADD / _REMOVE.
+
+        Works on a message deleted with delete_message() too: the event can still be in flight.
+        """
+        message = self.messages.get(message_id) or self.deleted[message_id]
         users = self.reactions.setdefault(message_id, {}).setdefault(emoji, [])
         if add and user_id not in users:
             users.append(user_id)
@@ -567,6 +612,26 @@ class FakeDiscord:
                     body = text
         record = Recorded(request.method, path, dict(request.query), body, time.monotonic())
         self.requests.append(record)
+        limited = self._take_rate_limit(request.method, path)
+        if limited is not None:
+            record.status = 429
+            self.rate_limited.append(record)
+            await self._notify()
+            retry_after, is_global = limited
+            payload = {
+                "message": "You are being rate limited.",
+                "retry_after": retry_after,
+                "global": is_global,
+            }
+            headers = {
+                "Content-Type": "application/json",
+                "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban
+                "Retry-After": str(max(1, round(retry_after))),
+                "X-RateLimit-Scope": "shared" if not is_global else "global",
+            }
+            if is_global:
+                headers["X-RateLimit-Global"] = "true"
+            return web.Response(status=429, body=json.dumps(payload).encode(), headers=headers)
         try:
             status, payload = await self._route(request.method, path, dict(request.query), body)
         except _HTTPError as error:
@@ -580,8 +645,42 @@ class FakeDiscord:
             status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
         )
 
+    def rate_limit_once(
+        self, method: str, pattern: str, retry_after: float = 0.25, *, is_global: bool = False
+    ) -> None:
+        """Answer the next `method` request whose path matches `pattern` with a 429 (then serve normally)."""
+        self._rate_limits.append((method, re.compile(pattern), retry_after, is_global))
+
+    def _take_rate_limit(self, method: str, path: str) -> tuple[float, bool] | None:
+        for i, (want, regex, retry_after, is_global) in enumerate(self._rate_limits):
+            if want == method and regex.search(path):
+                del self._rate_limits[i]
+                return retry_after, is_global
+        return None
+
+    def delete_message(self, message_id: int) -> dict[str, Any]:
+        """Someone deletes a message (no gateway event is sent: the bot may not have seen it yet)."""
+        message = self.messages.pop(message_id)
+        self.deleted[message_id] = message
+        self.reactions.pop(message_id, None)
+        return message
+
+    def _gateway_info(self, bot: bool) -> dict[str, Any]:
+        info: dict[str, Any] = {"url": self.gateway_url}
+        if bot:
+            info["shards"] = self.recommended_shards
+            info["session_start_limit"] = {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 0,
+                "max_concurrency": 1,
+            }
+        return info
+
     async def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         app = str(self.app_id)
+        if path in ("/gateway", "/gateway/bot") and method == "GET":
+            return 200, self._gateway_info(bot=path.endswith("/bot"))
         if path == "/users/@me" and method == "GET":
             return 200, {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0}
         if path == "/oauth2/applications/@me" and method == "GET":

@@ -21,13 +21,17 @@ from songrec.service.types import (
     Filters,
     GuildSettings,
     HistoryItem,
+    ImportedSeeds,
     InvalidInput,
     NothingToRate,
     NotInSession,
+    PlaylistExport,
+    PlaylistUnavailable,
     Profile,
     SessionInfo,
     SessionStrategy,
     SessionSummary,
+    SpotifyNotSetUp,
     Suggestion,
     TrackInfo,
     TrackNotFound,
@@ -118,6 +122,10 @@ class ServiceDouble:
         self.delays: dict[str, float] = {}
         self.failures: dict[str, BaseException] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        #: Spotify: off until a test turns it on; playlist id -> track ids (unknown ids count as missing)
+        self.spotify_configured = False
+        self.spotify_playlists: dict[str, list[str]] = {}
+        self.exports: list[PlaylistExport] = []
         self._ids = itertools.count(1)
         self._order = itertools.count(1)
 
@@ -532,6 +540,54 @@ class ServiceDouble:
         return SessionSummary(
             session=session.info(), suggested=tuple(s.track for s in suggested), liked=tuple(liked)
         )
+
+    # ------------------------------------------------------------------ spotify
+    async def import_playlist(self, user_id: int, url: str) -> ImportedSeeds:
+        await self._enter("import_playlist", user_id=user_id, url=url)
+        try:
+            ref = parse_spotify_ref(url, default_kind="playlist")
+        except MalformedSpotifyLink as error:
+            raise InvalidInput(str(error)) from error
+        if ref is None or ref.kind not in ("album", "playlist"):
+            raise InvalidInput("Paste a Spotify playlist or album link.")
+        if not self.spotify_configured:
+            raise SpotifyNotSetUp("Spotify look-ups aren't set up here (SPOTIFY_CLIENT_ID/SECRET).")
+        if ref.id not in self.spotify_playlists:
+            raise PlaylistUnavailable("Spotify won't let songrec read that playlist.")
+        ids = self.spotify_playlists[ref.id]
+        known = tuple(self.tracks[t] for t in dict.fromkeys(ids) if t in self.tracks)
+        return ImportedSeeds(ref.kind, "A playlist", ref.url, known, missing=len(ids) - len(known))
+
+    async def export_playlist(
+        self,
+        user_id: int,
+        *,
+        count: int | None = None,
+        session_id: int | None = None,
+        name: str | None = None,
+        public: bool = True,
+    ) -> PlaylistExport:
+        await self._enter("export_playlist", user_id=user_id, count=count, session_id=session_id, name=name)
+        if not self.spotify_configured:
+            raise SpotifyNotSetUp(
+                "Spotify export isn't set up: the operator runs `songrec spotify-login` with "
+                "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET set."
+            )
+        if session_id is not None:
+            chosen = [self.suggestions[s].track for s in self.sessions[session_id].suggested]
+        else:
+            mine = [s for sid, s in self.suggestions.items() if self.suggestion_user.get(sid) == user_id]
+            chosen = [s.track for s in mine][-(count or 20) :]
+        tracks = tuple({t.track_id: t for t in chosen}.values())
+        if not tracks:
+            raise InvalidInput("There's nothing to export yet: ask me for /recommend first.")
+        export = PlaylistExport(
+            f"https://open.spotify.com/playlist/P{len(self.exports):03d}x" + "0aB1cD2eF3gH4iJ5kL"[:17],
+            name or "songrec suggestions",
+            tracks,
+        )
+        self.exports.append(export)
+        return export
 
     # ------------------------------------------------------------------ settings and status
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:

@@ -204,13 +204,15 @@ class FakeSpotify:
         track_names: list[str],
         release_date: str = "2001-01-01",
         durations_ms: list[int] | None = None,
+        track_ids: list[str] | None = None,
     ) -> tuple[str, list[str]]:
+        """Add an album; `track_ids` gives its tracks chosen ids (e.g. a catalogue's), else they are made up."""
         artist_ids = [self.add_artist(a) for a in ([artist] if isinstance(artist, str) else artist)]
         album_id = make_id(f"album:{name}:{artist}")
         album = _Album(album_id, name, artist_ids, release_date)
         self.albums[album_id] = album
         for number, track_name in enumerate(track_names, start=1):
-            tid = make_id(f"track:{album_id}:{track_name}:{number}")
+            tid = track_ids[number - 1] if track_ids else make_id(f"track:{album_id}:{track_name}:{number}")
             self.tracks[tid] = _Track(
                 id=tid,
                 name=track_name,
@@ -225,9 +227,15 @@ class FakeSpotify:
         return album_id, list(album.track_ids)
 
     def add_track(
-        self, name: str, artist: str, album: str | None = None, release_date: str = "2001-01-01"
+        self,
+        name: str,
+        artist: str,
+        album: str | None = None,
+        release_date: str = "2001-01-01",
+        track_id: str | None = None,
     ) -> str:
-        return self.add_album(album or f"{name} (Single)", artist, [name], release_date)[1][0]
+        ids = [track_id] if track_id else None
+        return self.add_album(album or f"{name} (Single)", artist, [name], release_date, track_ids=ids)[1][0]
 
     def add_playlist(
         self,
