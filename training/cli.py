@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from songrec.catalog import CatalogError, load_default_catalogue
@@ -16,7 +17,8 @@ from songrec.features import FeatureConfig
 from songrec.index import IndexConfig
 from songrec.models.autoencoders import MSD_PRESET, CAEConfig, DeepAEConfig
 from training.autoencoder import FAST, PAPER, TrainConfig
-from training.embedding import EmbeddingJob, build_embedding_artifact
+from training.embedding import DEFAULT_JOB, EmbeddingJob, build_embedding_artifact
+from training.text_embedding import TextConfig, TextEmbeddingError
 
 log = logging.getLogger("songrec.training")
 
@@ -26,7 +28,9 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
         "--catalog", type=Path, help="catalogue file or folder (default: SONGREC_DATA, cache)"
     )
     parser.add_argument(
-        "--model", choices=["cae", "deep", "msd"], default="cae", help="autoencoder (default cae)"
+        "--model",
+        choices=["cae", "deep", "msd"],
+        help="audio autoencoder (default: DEFAULT_JOB's, CAE 26-16)",
     )
     parser.add_argument("--preset", choices=["fast", "paper"], default="fast", help="training recipe")
     parser.add_argument("--hidden", type=int, help="CAE hidden (= embedding) size; default 10")
@@ -41,6 +45,13 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--artist-components", type=int, default=0, help="artist PCA size (0 = off)")
+    parser.add_argument(
+        "--text",
+        choices=["tfidf", "minilm", "none"],
+        help="text branch fused with the audio code (default: the EmbeddingJob default)",
+    )
+    parser.add_argument("--text-dim", type=int, help="text autoencoder latent size")
+    parser.add_argument("--text-weight", type=float, help="weight of the text block in the fused embedding")
     parser.add_argument("--ef", type=int, default=128, help="HNSW query beam")
     parser.add_argument("--M", type=int, default=16, help="HNSW graph degree")
     parser.add_argument("--strict", action="store_true", help="reject the catalogue on any invalid row")
@@ -55,8 +66,15 @@ def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
     }
     train = TrainConfig(**{**train.__dict__, **overrides})
     model: CAEConfig | DeepAEConfig
-    if args.model == "cae":
-        model = CAEConfig(hidden=args.hidden or 10, lam=args.lam if args.lam is not None else CAEConfig.lam)
+    default = DEFAULT_JOB
+    kind = args.model or ("cae" if args.hidden or args.lam is not None else default.model.kind)
+    shaped = args.hidden or args.lam is not None or args.encoder or args.activations or args.latent
+    if args.model is None and not shaped:
+        model = default.model
+    elif kind == "cae":
+        model = CAEConfig(
+            hidden=args.hidden or CAEConfig.hidden, lam=args.lam if args.lam is not None else CAEConfig.lam
+        )
     else:
         base = MSD_PRESET if args.model == "msd" else DeepAEConfig()
         model = DeepAEConfig(
@@ -67,11 +85,21 @@ def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
             l1_activity=args.l1,
             l2_activity=args.l2,
         )
+    text = default.text
+    if args.text == "none":
+        text = None
+    elif args.text or args.text_dim:
+        text_base = text or TextConfig()
+        text = replace(text_base, kind=args.text or text_base.kind)
+        if args.text_dim:
+            text = replace(text, model=replace(text.model, latent=args.text_dim))
     return EmbeddingJob(
         model=model,
         train=train,
         features=FeatureConfig(artist_components=args.artist_components),
         index=IndexConfig(M=args.M, ef=args.ef),
+        text=text,
+        text_weight=args.text_weight if args.text_weight is not None else default.text_weight,
     )
 
 
@@ -82,14 +110,18 @@ def cmd_embedding(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"catalogue: {len(build.frame):,} tracks ({len(build.issues)} invalid rows skipped)")
-    result = build_embedding_artifact(
-        build.frame,
-        artifacts_dir(),
-        job_from_args(args),
-        catalog_hash=build.content_hash,
-        promote=not args.no_promote,
-        progress=not args.quiet,
-    )
+    try:
+        result = build_embedding_artifact(
+            build.frame,
+            artifacts_dir(),
+            job_from_args(args),
+            catalog_hash=build.content_hash,
+            promote=not args.no_promote,
+            progress=not args.quiet,
+        )
+    except TextEmbeddingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     m = result.metrics
     print(
         f"artifact {result.version}: val MSE {m['best_val_mse']:.5f}, recall@10 {m['recall_at_10']:.3f}, "
@@ -112,6 +144,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.quality import evaluate_command
+
+    return evaluate_command(args)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from training.search import search_command
+
+    return search_command(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="python -m training", description="songrec training jobs")
@@ -126,5 +170,25 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--epochs", type=int, default=10)
     sweep.add_argument("--quiet", action="store_true")
     sweep.set_defaults(func=cmd_sweep)
+    from training.quality import add_evaluate_options
+    from training.search import add_search_options
+
+    evaluate = sub.add_parser("evaluate", help="embedding quality on real playlists (reports/quality.md)")
+    add_evaluate_options(evaluate)
+    evaluate.set_defaults(func=cmd_evaluate)
+    search = sub.add_parser("search", help="architecture search judged by quality (reports/search.md)")
+    add_search_options(search)
+    search.set_defaults(func=cmd_search)
+    from training.ranker_job import add_ranker_options, ranker_command
+    from training.scheduler import add_schedule_options, schedule_command
+
+    ranker = sub.add_parser("ranker", help="train the like classifier + CF ranker from the feedback store")
+    add_ranker_options(ranker)
+    ranker.set_defaults(func=ranker_command)
+    schedule = sub.add_parser(
+        "schedule", help="worker: retrain the ranker on an interval and on new feedback"
+    )
+    add_schedule_options(schedule)
+    schedule.set_defaults(func=schedule_command)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -48,8 +48,13 @@ class Fusion:
 
     def transform(self, blocks: list[np.ndarray]) -> np.ndarray:
         if [b.shape[1] for b in blocks] != list(self.dims):
-            raise FusionError(f"expected blocks of widths {list(self.dims)}, got {[b.shape[1] for b in blocks]}")
-        parts = [np.asarray(b, dtype=np.float32) * np.float32(w / s) for b, w, s in zip(blocks, self.weights, self.scales, strict=True)]
+            raise FusionError(
+                f"expected blocks of widths {list(self.dims)}, got {[b.shape[1] for b in blocks]}"
+            )
+        parts = [
+            np.asarray(b, dtype=np.float32) * np.float32(w / s)
+            for b, w, s in zip(blocks, self.weights, self.scales, strict=True)
+        ]
         return np.hstack(parts).astype(np.float32)
 
     @property

@@ -1,0 +1,97 @@
+"""Embedding quality side by side (reports/quality.md, reports/quality.png) and the default's training time.
+
+Runs the protocol of training/quality.py: baselines, both autoencoders with and without the
+artist PCA block, the text AE and the fused model, on TidyTuesday tracks and playlists.
+Trained codes are cached under SONGREC_HOME/cache/quality, so a re-run only re-scores.
+
+    SONGREC_DATA=/work/shared/data .venv/bin/python bench/quality.py
+    SONGREC_DATA=/work/shared/data .venv/bin/python bench/quality.py --time-default   # + timed default fit
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from songrec.catalog import load_default_catalogue  # noqa: E402
+from training.embedding import DEFAULT_JOB, fit_job  # noqa: E402
+from training.quality import (  # noqa: E402
+    Comparison,
+    best_baseline_ndcg,
+    comparison_methods,
+    heldout_results,
+    heldout_table,
+    load_eval_set,
+    run_protocol,
+    write_report,
+)
+
+BUDGET_S = 180.0  # the lead's `make run` trains the default: keep it under ~3 minutes on 2 cores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument(
+        "--time-default", action="store_true", help="also time one uncached fit of the default job"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+
+    started = time.perf_counter()
+    catalog = load_default_catalogue().frame.reset_index(drop=True)
+    data = load_eval_set(catalog)
+    comparison = Comparison(use_cache=not args.no_cache, progress=False)
+    methods = comparison_methods(catalog, comparison)
+    built = time.perf_counter()
+    results = run_protocol(methods, data)
+    scored = time.perf_counter()
+    best = best_baseline_ndcg(results)
+    default = next(r for m, r in results if m.note == "default")
+    notes = [
+        f"Default embedding NDCG@100 / best baseline NDCG@100 = {default['ndcg100']:.3f} / {best:.3f} "
+        f"= **{default['ndcg100'] / best:.2f}x** (target >= 1.3x).",
+    ]
+    if args.time_default:
+        home = os.environ.get("SONGREC_HOME")
+        with tempfile.TemporaryDirectory() as cold:  # no cached text features: a first `songrec train`
+            os.environ["SONGREC_HOME"] = cold
+            t0 = time.perf_counter()
+            fitted = fit_job(catalog, DEFAULT_JOB, progress=False)
+            seconds = time.perf_counter() - t0
+        if home is None:
+            os.environ.pop("SONGREC_HOME")
+        else:
+            os.environ["SONGREC_HOME"] = home
+        notes.append(
+            f"Default fit on {len(catalog):,} tracks ({fitted.embeddings.shape[1]}-d, {args.threads} torch thread(s)): "
+            f"{seconds:.0f}s = {seconds / BUDGET_S:.2f}x the {BUDGET_S:.0f}s budget (cold text cache; catalogue load and index build not included)."
+        )
+    held, n_train, n_held = heldout_results(catalog, data, methods, comparison)
+    notes += ["", *heldout_table(held, n_train, n_held)]
+    path = write_report(results, data, args.out, "Embedding quality on TidyTuesday playlists", notes)
+    print(path.read_text())
+    print(
+        f"catalogue + models {built - started:.0f}s, scoring {len(methods)} methods {scored - built:.0f}s "
+        f"({(scored - built) / len(methods):.1f}s each)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Optional co-membership fine-tuning: pull tracks that people list together closer.
+
+A small MLP maps a track's model inputs (the 26 audio features and the text features; never
+genre, subgenre or playlist ids) to a unit-length code, trained with an in-batch contrastive
+(InfoNCE) loss on pairs of tracks drawn from the same *training* playlist. Playlists are split by
+playlist_id first; held-out playlists are only ever used to score the result. Because the MLP
+reads only features, it embeds every catalogue track, listed in a playlist or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from songrec.config import device as default_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetricConfig:
+    hidden: int = 128
+    dim: int = 32
+    steps: int = 1500
+    batch: int = 512  # playlists per step (distinct, at most all of them), one (anchor, positive) pair each
+    lr: float = 2e-3
+    temperature: float = 0.1
+    weight_decay: float = 1e-5
+    seed: int = 0
+
+
+class CoListedEncoder(nn.Module):
+    """features -> hidden (ReLU) -> dim, L2-normalised (so serving's L2 ranks like cosine)."""
+
+    def __init__(self, n_inputs: int, config: MetricConfig) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(n_inputs, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.dim)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.net(x), dim=1)
+
+
+@dataclass
+class MetricResult:
+    losses: list[float]
+    seconds: float
+
+
+def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric in-batch InfoNCE: each anchor must pick its own positive among the batch."""
+    logits = anchor @ positive.T / temperature
+    target = torch.arange(len(anchor), device=anchor.device)
+    return 0.5 * (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target))
+
+
+def train_colisted(
+    features: np.ndarray,
+    playlists: list[np.ndarray],
+    config: MetricConfig | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> tuple[CoListedEncoder, MetricResult]:
+    """Train on ``playlists`` (arrays of row numbers into ``features``; training playlists only)."""
+    config = config or MetricConfig()
+    playlists = [np.unique(p) for p in playlists if len(np.unique(p)) >= 2]
+    if not playlists:
+        raise ValueError("need at least one playlist with two tracks to learn from")
+    device = device or default_device()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    x = torch.as_tensor(features, dtype=torch.float32, device=device)
+    model = CoListedEncoder(features.shape[1], config).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sizes = np.array([len(p) for p in playlists])
+    batch = min(config.batch, len(playlists))
+    losses: list[float] = []
+    started = time.perf_counter()
+    bar = tqdm(range(config.steps), desc="co-membership fine-tune", disable=not progress, mininterval=1.0)
+    model.train()
+    for _ in bar:
+        # Distinct playlists per batch: a second pair from the same playlist would be a false negative.
+        chosen = rng.choice(len(playlists), size=batch, replace=False)
+        i = (rng.random(batch) * sizes[chosen]).astype(np.int64)
+        j = (i + 1 + (rng.random(batch) * (sizes[chosen] - 1)).astype(np.int64)) % sizes[chosen]
+        a = np.array([playlists[c][k] for c, k in zip(chosen, i, strict=True)])
+        b = np.array([playlists[c][k] for c, k in zip(chosen, j, strict=True)])
+        loss = info_nce(model(x[a]), model(x[b]), config.temperature)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+        if len(losses) % 50 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+    model.eval()
+    return model, MetricResult(losses, time.perf_counter() - started)
+
+
+@torch.no_grad()
+def embed(model: CoListedEncoder, features: np.ndarray, batch: int = 16384) -> np.ndarray:
+    device = next(model.parameters()).device
+    out = [
+        model(torch.as_tensor(features[s : s + batch], dtype=torch.float32, device=device)).cpu().numpy()
+        for s in range(0, len(features), batch)
+    ]
+    return np.concatenate(out).astype(np.float32)
