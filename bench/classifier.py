@@ -1,0 +1,181 @@
+"""Benchmark the like/dislike classifier against scikit-learn baselines on the McIntire Spotify data.
+
+Stratified 5-fold CV (shuffled, seed 0) on 2,017 songs one listener liked or disliked. The CSV's first,
+unnamed column is a row index sorted by the label: it is dropped and never used as a feature. The
+artist is used only through taste features computed inside each training fold (out-of-fold for the
+training rows), handed to the baselines too so that the comparison is like for like.
+
+    SONGREC_DATA=/work/shared/data .venv/bin/python bench/classifier.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from songrec.models.classifier import (  # noqa: E402
+    ClassifierConfig,
+    LikeClassifier,
+    artist_features,
+    oof_artist_features,
+)
+
+SONIC = [
+    "acousticness",
+    "danceability",
+    "duration_ms",
+    "energy",
+    "instrumentalness",
+    "key",
+    "liveness",
+    "loudness",
+    "mode",
+    "speechiness",
+    "tempo",
+    "time_signature",
+    "valence",
+]
+USER = "mcintire"
+
+
+@dataclass
+class Result:
+    name: str
+    acc: list[float] = field(default_factory=list)
+    auc: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def data_path() -> Path:
+    base = os.environ.get("SONGREC_DATA") or str(ROOT.parent / "shared" / "data")
+    path = Path(base) / "spotify-song-attributes-mcintire" / "spotify_data.csv.gz"
+    if not path.exists():
+        sys.exit(f"dataset not found at {path}; set SONGREC_DATA to the shared data folder")
+    return path
+
+
+def load() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    df = pd.read_csv(data_path(), index_col=0)  # index_col=0: the label-ordered row index is not a feature
+    assert list(df.columns[: len(SONIC)]) == SONIC, "unexpected columns"
+    return df[SONIC].to_numpy(np.float32), df["target"].to_numpy(np.int64), df["artist"].astype(str).tolist()
+
+
+def sklearn_models() -> dict[str, Callable[[], object]]:
+    return {
+        "logistic regression": lambda: make_pipeline(
+            StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)
+        ),
+        "random forest": lambda: RandomForestClassifier(n_estimators=500, n_jobs=2, random_state=0),
+        "gradient boosting": lambda: HistGradientBoostingClassifier(random_state=0),
+    }
+
+
+def run(folds: int, seed: int, epochs: int | None) -> list[Result]:
+    torch.set_num_threads(2)
+    x, y, artists = load()
+    users = [USER] * len(y)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    cfg = ClassifierConfig(seed=seed) if epochs is None else ClassifierConfig(seed=seed, epochs=epochs)
+    results: dict[str, Result] = {}
+
+    def record(name: str, fold_y: np.ndarray, proba: np.ndarray, seconds: float) -> None:
+        r = results.setdefault(name, Result(name))
+        r.acc.append(accuracy_score(fold_y, proba >= 0.5))
+        r.auc.append(roc_auc_score(fold_y, proba))
+        r.seconds += seconds
+
+    for tr, te in cv.split(x, y):
+        tr_users, te_users = [users[i] for i in tr], [users[i] for i in te]
+        tr_art, te_art = [artists[i] for i in tr], [artists[i] for i in te]
+        a_tr = oof_artist_features(
+            tr_users, tr_art, y[tr].astype(np.float32), rng=np.random.default_rng(seed)
+        )
+        a_te = artist_features(tr_users, tr_art, y[tr].astype(np.float32), te_users, te_art)
+        variants = {
+            "sonic": (x[tr], x[te]),
+            "sonic + artist": (np.hstack([x[tr], a_tr]), np.hstack([x[te], a_te])),
+        }
+
+        for label, with_artist in (
+            ("songrec LikeClassifier", True),
+            ("songrec LikeClassifier (sonic only)", False),
+        ):
+            t0 = time.perf_counter()
+            model = LikeClassifier(cfg)
+            model.fit(tr_users, x[tr], y[tr], artists=tr_art if with_artist else None)
+            proba = model.predict_proba(te_users, x[te], artists=te_art if with_artist else None)
+            record(label, y[te], proba, time.perf_counter() - t0)
+
+        for name, make in sklearn_models().items():
+            for variant, (xtr, xte) in variants.items():
+                t0 = time.perf_counter()
+                clf = make()
+                clf.fit(xtr, y[tr])
+                record(f"{name} ({variant})", y[te], clf.predict_proba(xte)[:, 1], time.perf_counter() - t0)
+    return list(results.values())
+
+
+def table(results: list[Result], folds: int, seed: int) -> str:
+    ranked = sorted(results, key=lambda r: -np.mean(r.acc))
+    lines = [
+        f"# Like/dislike classifier: stratified {folds}-fold CV (shuffled, seed {seed})",
+        "",
+        "Data: `spotify-song-attributes-mcintire/spotify_data.csv.gz` (2,017 songs, one listener; "
+        "the label-ordered row index is dropped). Features: 13 sonic attributes; '+ artist' adds artist "
+        "like-rate/count features computed inside each training fold (out-of-fold for training rows).",
+        "",
+        "| model | accuracy mean | accuracy std | ROC-AUC mean | ROC-AUC std | fit+predict s (all folds) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in ranked:
+        lines.append(
+            f"| {r.name} | {np.mean(r.acc):.4f} | {np.std(r.acc):.4f} | {np.mean(r.auc):.4f} | "
+            f"{np.std(r.auc):.4f} | {r.seconds:.1f} |"
+        )
+    best = ranked[0]
+    by_auc = max(results, key=lambda r: np.mean(r.auc))
+    lines += [
+        "",
+        f"Best accuracy: **{best.name}** ({np.mean(best.acc):.4f}); best ROC-AUC: **{by_auc.name}** "
+        f"({np.mean(by_auc.auc):.4f}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None, help="override the classifier's epochs")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "classifier.md")
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    text = table(run(args.folds, args.seed, args.epochs), args.folds, args.seed)
+    text += (
+        f"\nTotal wall time: {time.perf_counter() - t0:.0f} s ({torch.get_num_threads()} torch threads).\n"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
