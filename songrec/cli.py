@@ -85,7 +85,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         raise InvalidInput("-k must be between 1 and 100.")
     seeds = resolve_seed_rows(engine, args.song, args.artist)
     seed = seeds[0]
-    picks = engine.similar(seeds[:5], args.k, filters, exclude_rows=set(seeds))
+    picks = engine.similar(
+        seeds[:5], args.k, filters, exclude_rows=set(seeds), max_per_artist=engine.MAX_PER_ARTIST
+    )
     seed_info = engine.info(seed)
     if args.json:
         rows = [
@@ -261,7 +263,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"{title}: {exc}\n")
             continue
         print(f"Songs like {track_line(None, engine.info(seed))}")
-        for i, cand in enumerate(engine.similar([seed], 5), 1):
+        for i, cand in enumerate(engine.similar([seed], 5, max_per_artist=engine.MAX_PER_ARTIST), 1):
             print(track_line(i, engine.info(cand.row)))
             print(f"    {engine.reason(cand.anchor, cand.row)}")
         print()

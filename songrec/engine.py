@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,9 @@ class Candidate:
 
 @dataclass
 class Engine:
+    #: At most this many songs by one artist in an answer: people asked for discovery, not a discography.
+    MAX_PER_ARTIST: ClassVar[int] = 2
+
     version: str
     manifest: Manifest
     catalog: pd.DataFrame
@@ -161,11 +165,14 @@ class Engine:
         exclude_rows: set[int] | None = None,
         exclude_keys: set[str] | None = None,
         per_anchor: int | None = None,
+        max_per_artist: int | None = None,
     ) -> list[Candidate]:
         """Up to k distinct songs near the anchors, merged nearest-first across anchors.
 
         Each anchor is queried on its own (not their mean, which can land between two tastes);
         songs that are an anchor or a duplicate of one (same title and artist) never come back.
+        `max_per_artist` keeps one artist from filling the answer (artist names weigh heavily in
+        the fused embedding); the cap gives way only when nothing else is near enough to fill k.
         """
         if not anchors or k <= 0:
             return []
@@ -173,6 +180,8 @@ class Engine:
         exclude = set(exclude_rows or ()) | set(anchors)
         allowed = self.allowed(filters, exclude)
         want = (per_anchor or k) * 3 + 10
+        if max_per_artist:
+            want *= 2
         hits = self.index.query(self.embeddings[anchors], want, allowed)
         merged = sorted(
             (
@@ -183,6 +192,8 @@ class Engine:
             key=lambda c: c.distance,
         )
         out: list[Candidate] = []
+        overflow: list[Candidate] = []
+        per_artist: dict[str, int] = {}
         seen_rows: set[int] = set()
         for cand in merged:
             key = str(self.keys[cand.row])
@@ -190,10 +201,15 @@ class Engine:
                 continue
             seen_rows.add(cand.row)
             banned.add(key)
+            artist = self._first_artist(cand.row)
+            if max_per_artist and per_artist.get(artist, 0) >= max_per_artist:
+                overflow.append(cand)
+                continue
+            per_artist[artist] = per_artist.get(artist, 0) + 1
             out.append(cand)
             if len(out) == k:
                 break
-        return out
+        return out + overflow[: k - len(out)]
 
     def distance(self, a: int, b: int) -> float:
         diff = self.embeddings[a] - self.embeddings[b]

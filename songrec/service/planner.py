@@ -132,7 +132,14 @@ def _neighbour_picks(
         if group.quota == 0:
             scored.append([])
             continue
-        found = engine.similar(list(group.anchors), group.quota * 4 + 10, req.filters, banned_rows, taken)
+        found = engine.similar(
+            list(group.anchors),
+            group.quota * 4 + 10,
+            req.filters,
+            banned_rows,
+            taken,
+            max_per_artist=engine.MAX_PER_ARTIST,
+        )
         rows = np.asarray([c.row for c in found], dtype=np.int64)
         if len(rows) == 0:
             scored.append([])
