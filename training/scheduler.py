@@ -1,0 +1,337 @@
+"""Retrain the ranker on a schedule and when enough new feedback arrived, always in a subprocess.
+
+Two hosts share one Retrainer: an AsyncIOScheduler embedded in the bot (`start_embedded`, next to the
+RankerWatcher that hot-swaps what a run promotes) and a stand-alone BlockingScheduler worker
+(`songrec train --schedule`). Each run is `python -m training ranker --run-id N`: the parent records
+the run first, so a crash or an OOM kill of the child is recorded as failed by the parent and can never
+take the bot down. Missed runs coalesce, and one process never runs two trainings at once.
+
+Knobs (environment): SONGREC_RETRAIN_INTERVAL_S (default 21600), SONGREC_RETRAIN_CHECK_S (60),
+SONGREC_RETRAIN_MIN_FEEDBACK (200 new votes), SONGREC_RETRAIN_TIMEOUT_S (3600),
+SONGREC_RETRAIN=off disables the embedded scheduler (the watcher still swaps in promoted rankers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from songrec import config as paths
+from songrec.ranking import RankerWatcher
+from songrec.store import Store
+
+log = logging.getLogger("songrec.training.scheduler")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_TAIL = 2000
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    interval_s: float = 6 * 3600.0
+    check_s: float = 60.0
+    min_new_feedback: int = 200
+    misfire_grace_s: float = 600.0
+    timeout_s: float = 3600.0
+    job_args: tuple[str, ...] = ()  # extra `python -m training ranker` options
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the child
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ScheduleConfig:
+        env = os.environ if env is None else env
+        base = cls()
+
+        def num(name: str, default: float) -> float:
+            raw = env.get(name)
+            try:
+                value = float(raw) if raw else default
+            except ValueError:
+                log.warning("ignoring %s=%r: not a number", name, raw)
+                return default
+            return value if value > 0 else default
+
+        values: dict[str, Any] = {
+            "interval_s": num("SONGREC_RETRAIN_INTERVAL_S", base.interval_s),
+            "check_s": num("SONGREC_RETRAIN_CHECK_S", base.check_s),
+            "min_new_feedback": int(num("SONGREC_RETRAIN_MIN_FEEDBACK", base.min_new_feedback)),
+            "timeout_s": num("SONGREC_RETRAIN_TIMEOUT_S", base.timeout_s),
+        }
+        return cls(**{**values, **overrides})
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: int | None
+    status: str  # succeeded | skipped | failed | busy
+    promoted: bool
+    reason: str
+    returncode: int | None = None
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        sig = -code
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        oom = " (out of memory? the kernel's OOM killer sends SIGKILL)" if sig == signal.SIGKILL else ""
+        return f"killed by {name}{oom}"
+    return f"exited with code {code}"
+
+
+class Retrainer:
+    """Runs one training subprocess at a time and records it; shared by both scheduler hosts."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        root: Path,
+        cfg: ScheduleConfig | None = None,
+        *,
+        store: Store | None = None,
+        on_finished: Callable[[RunOutcome], Awaitable[Any]] | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.root = Path(root)
+        self.cfg = cfg or ScheduleConfig.from_env()
+        self.store = store  # the bot's own store; None: open one per call (the worker)
+        self.on_finished = on_finished
+        self._busy = threading.Lock()  # across threads too: the worker's jobs run in a thread pool
+        self.runs = 0
+
+    async def _with_store(self, fn: Callable[[Store], Awaitable[Any]]) -> Any:
+        if self.store is not None:
+            return await fn(self.store)
+        store = await Store.open(self.db_path)
+        try:
+            return await fn(store)
+        finally:
+            await store.close()
+
+    async def pending_feedback(self) -> int:
+        """Votes recorded since the newest vote the last successful run trained on."""
+
+        async def count(store: Store) -> int:
+            cursor = 0
+            for run in await store.last_training_runs(50):
+                last = run.metrics.get("last_feedback_id")
+                if run.status == "succeeded" and isinstance(last, int):
+                    cursor = last
+                    break
+            return await store.feedback_count_since(cursor)
+
+        return int(await self._with_store(count))
+
+    async def maybe_run(self) -> RunOutcome | None:
+        """Run when at least min_new_feedback votes arrived since the last successful run."""
+        pending = await self.pending_feedback()
+        if pending < self.cfg.min_new_feedback:
+            return None
+        return await self.run(f"feedback: {pending} new votes")
+
+    async def run(self, reason: str = "manual") -> RunOutcome:
+        if not self._busy.acquire(blocking=False):
+            return RunOutcome(None, "busy", False, "a training run is already in progress")
+        try:
+            outcome = await self._run(reason)
+        finally:
+            self._busy.release()
+        self.runs += 1
+        if self.on_finished is not None:
+            try:
+                await self.on_finished(outcome)
+            except Exception:
+                log.exception("after-run hook failed")
+        return outcome
+
+    async def _run(self, reason: str) -> RunOutcome:
+        device = paths.device()
+        record = await self._with_store(lambda s: s.record_training_run(device, reason))
+        # Niced: on a small machine the bot's requests must win the CPU (SONGREC_TRAINING_NICE, default 10).
+        nice = os.environ.get("SONGREC_TRAINING_NICE", "10")
+        prefix = ["nice", "-n", nice] if nice.isdigit() and int(nice) > 0 and shutil.which("nice") else []
+        argv = [
+            *prefix, sys.executable, "-m", "training", "ranker",
+            "--run-id", str(record.id), "--db", str(self.db_path), "--artifacts", str(self.root),
+            "--reason", reason, *self.cfg.job_args,
+        ]  # fmt: skip
+        env = {**os.environ, **self.cfg.env}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        log.info("training run %d (%s): starting", record.id, reason)
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            output, _ = await asyncio.wait_for(proc.communicate(), self.cfg.timeout_s)
+        except TimeoutError:
+            proc.kill()
+            output, _ = await proc.communicate()
+            why = f"failed: timed out after {self.cfg.timeout_s:.0f}s and was killed"
+            await self._mark_failed(record.id, why, proc.returncode, output, reason)
+            return RunOutcome(record.id, "failed", False, why, proc.returncode)
+        code = proc.returncode if proc.returncode is not None else -1
+        if code != 0:
+            why = f"failed: the training process {describe_exit(code)}"
+            log.error("training run %d %s", record.id, why)
+            await self._mark_failed(record.id, why, code, output, reason)
+            return RunOutcome(record.id, "failed", False, why, code)
+        runs = await self._with_store(lambda s: s.last_training_runs(50))
+        row = next((r for r in runs if r.id == record.id), None)
+        if row is None:
+            return RunOutcome(record.id, "failed", False, "the run's record disappeared", code)
+        log.info(
+            "training run %d: %s in %.1fs (%s)", row.id, row.status, time.monotonic() - started, row.reason
+        )
+        return RunOutcome(row.id, row.status, row.promoted, row.reason, code)
+
+    async def _mark_failed(
+        self, run_id: int, why: str, code: int | None, output: bytes | None, trigger: str
+    ) -> None:
+        tail = (output or b"")[-LOG_TAIL:].decode("utf-8", "replace")
+        await self._with_store(
+            lambda s: s.update_training_run(
+                run_id,
+                status="failed",
+                reason=why,
+                promoted=False,
+                metrics={"returncode": code, "log_tail": tail, "trigger": trigger},
+            )
+        )
+
+
+def _job_options(cfg: ScheduleConfig) -> dict[str, Any]:
+    return {"coalesce": True, "max_instances": 1, "misfire_grace_time": int(cfg.misfire_grace_s)}
+
+
+class EmbeddedTraining:
+    """The bot's learning loop: the AsyncIOScheduler (optional) and the ranker watcher (always)."""
+
+    def __init__(self, retrainer: Retrainer, watcher: RankerWatcher, scheduler: Any | None) -> None:
+        self.retrainer = retrainer
+        self.watcher = watcher
+        self.scheduler = scheduler
+        self._manual: asyncio.Task[RunOutcome] | None = None
+
+    def retrain_now(self, reason: str = "manual") -> bool:
+        """Start a run in the background (/admin retrain); False when one is already going."""
+        if self._manual is not None and not self._manual.done():
+            return False
+        self._manual = asyncio.create_task(self.retrainer.run(reason), name="songrec-retrain")
+        return True
+
+    async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.watcher.stop()
+        if self._manual is not None and not self._manual.done():
+            self._manual.cancel()
+
+
+async def start_embedded(
+    service: Any,
+    *,
+    cfg: ScheduleConfig | None = None,
+    db_path: Path | None = None,
+    root: Path | None = None,
+    poll_s: float = 5.0,
+    schedule: bool | None = None,
+) -> EmbeddedTraining:
+    """Load the current ranker now, then watch for new ones and (unless SONGREC_RETRAIN=off) retrain."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    cfg = cfg or ScheduleConfig.from_env()
+    root = Path(root or getattr(service, "_artifacts", None) or paths.artifacts_dir())
+    db_path = Path(db_path or service.store.path)
+    watcher = RankerWatcher(service, root, poll_s=poll_s)
+    await watcher.check()
+    watcher.start()
+
+    async def after(outcome: RunOutcome) -> None:
+        if outcome.promoted:
+            await watcher.check()  # swap at once rather than at the next poll
+
+    retrainer = Retrainer(db_path, root, cfg, store=service.store, on_finished=after)
+    if schedule is None:
+        schedule = os.environ.get("SONGREC_RETRAIN", "on").lower() not in ("0", "off", "false", "no")
+    scheduler = None
+    if schedule:
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        opts = _job_options(cfg)
+        scheduler.add_job(
+            retrainer.run, "interval", seconds=cfg.interval_s, args=["scheduled"], id="retrain", **opts
+        )
+        scheduler.add_job(
+            retrainer.maybe_run, "interval", seconds=cfg.check_s, id="retrain-on-feedback", **opts
+        )
+        scheduler.start()
+        log.info(
+            "retraining every %.0fs and after %d new votes (checked every %.0fs)",
+            cfg.interval_s,
+            cfg.min_new_feedback,
+            cfg.check_s,
+        )
+    return EmbeddedTraining(retrainer, watcher, scheduler)
+
+
+def run_worker(db_path: Path, root: Path, cfg: ScheduleConfig, *, run_first: bool = True) -> None:
+    """`songrec train --schedule`: a BlockingScheduler in its own process, until interrupted."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    retrainer = Retrainer(db_path, root, cfg)
+
+    def interval_job() -> None:
+        asyncio.run(retrainer.run("scheduled"))
+
+    def feedback_job() -> None:
+        asyncio.run(retrainer.maybe_run())
+
+    scheduler = BlockingScheduler()
+    opts = _job_options(cfg)
+    scheduler.add_job(interval_job, "interval", seconds=cfg.interval_s, id="retrain", **opts)
+    scheduler.add_job(feedback_job, "interval", seconds=cfg.check_s, id="retrain-on-feedback", **opts)
+    if run_first:
+        scheduler.add_job(feedback_job, id="retrain-at-start", **opts)
+    print(
+        f"retraining every {cfg.interval_s:.0f}s and after {cfg.min_new_feedback} new votes "
+        f"(checked every {cfg.check_s:.0f}s); Ctrl-C stops"
+    )
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+def add_schedule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="feedback database (default: SONGREC_DB / SONGREC_HOME)")
+    parser.add_argument("--artifacts", type=Path, help="artifacts root (default: SONGREC_HOME/artifacts)")
+    parser.add_argument("--interval", type=float, help="seconds between scheduled runs")
+    parser.add_argument("--check", type=float, help="seconds between new-feedback checks")
+    parser.add_argument("--min-feedback", type=int, help="new votes that trigger a run")
+
+
+def schedule_command(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    if args.interval:
+        overrides["interval_s"] = args.interval
+    if args.check:
+        overrides["check_s"] = args.check
+    if args.min_feedback:
+        overrides["min_new_feedback"] = args.min_feedback
+    cfg = ScheduleConfig.from_env(**overrides)
+    db_path = args.db or paths.database_path()
+    if not Path(db_path).exists():
+        print(
+            f"error: no feedback database at {db_path}: run the bot or `songrec chat` first", file=sys.stderr
+        )
+        return 2
+    run_worker(Path(db_path), Path(args.artifacts or paths.artifacts_dir()), cfg)
+    return 0
