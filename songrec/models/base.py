@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,3 +61,14 @@ def check_same_length(**arrays: Sequence[object] | np.ndarray) -> int:
         detail = ", ".join(f"{name}={n}" for name, n in lengths.items())
         raise ModelInputError(f"inputs must have one entry per row, but lengths differ: {detail}")
     return next(iter(lengths.values()))
+
+
+def load_saved(path: str | Path, kind: str, what: str) -> dict[str, Any]:
+    """A saved model's state dict, checked to be the kind the caller expects."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ModelInputError(f"no {what} saved at {path}") from exc
+    if not isinstance(state, dict) or state.get("kind") != kind:
+        raise ModelInputError(f"{path} is not a saved {kind}")
+    return state

@@ -29,6 +29,7 @@ from songrec.models.base import (
     NotFittedError,
     as_2d_float,
     check_same_length,
+    load_saved,
     pick_device,
     seed_everything,
 )
@@ -389,12 +390,7 @@ class CFModel:
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> CFModel:
-        try:
-            state = torch.load(Path(path), map_location="cpu", weights_only=True)
-        except FileNotFoundError as exc:
-            raise ModelInputError(f"no CF model saved at {path}") from exc
-        if not isinstance(state, dict) or state.get("kind") != "CFModel":
-            raise ModelInputError(f"{path} is not a saved CFModel")
+        state = load_saved(path, "CFModel", "CF model")
         cfg = dict(state["config"])
         cfg["device"] = device
         model = cls(CFConfig(**cfg))

@@ -27,6 +27,7 @@ from songrec.models.base import (
     NotFittedError,
     as_2d_float,
     check_same_length,
+    load_saved,
     pick_device,
     seed_everything,
 )
@@ -312,12 +313,7 @@ class LikeClassifier:
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> LikeClassifier:
-        try:
-            state = torch.load(Path(path), map_location="cpu", weights_only=True)
-        except FileNotFoundError as exc:
-            raise ModelInputError(f"no classifier saved at {path}") from exc
-        if not isinstance(state, dict) or state.get("kind") != "LikeClassifier":
-            raise ModelInputError(f"{path} is not a saved LikeClassifier")
+        state = load_saved(path, "LikeClassifier", "classifier")
         cfg_dict = dict(state["config"])
         cfg_dict["hidden"] = tuple(cfg_dict["hidden"])
         cfg_dict["device"] = device
