@@ -26,6 +26,8 @@ from songrec.service.types import AmbiguousTrack, Filters, InvalidInput, TrackIn
 log = logging.getLogger(__name__)
 
 EMBEDDING_KIND = "embedding"
+#: The widest neighbourhood (per anchor) searched to satisfy the per-artist cap.
+MAX_SEARCH = 2000
 #: Audio features worth naming in a reason (duration, popularity and year are said differently).
 DESCRIBED = (
     "tempo",
@@ -180,8 +182,23 @@ class Engine:
         exclude = set(exclude_rows or ()) | set(anchors)
         allowed = self.allowed(filters, exclude)
         want = (per_anchor or k) * 3 + 10
-        if max_per_artist:
-            want *= 2
+        while True:
+            out, overflow = self._pick_distinct(anchors, want, k, allowed, banned, max_per_artist)
+            # A prolific artist can fill the whole neighbourhood: look further before giving way.
+            if len(out) >= k or not overflow or want >= MAX_SEARCH:
+                return out + overflow[: k - len(out)]
+            want = min(want * 4, MAX_SEARCH)
+
+    def _pick_distinct(
+        self,
+        anchors: list[int],
+        want: int,
+        k: int,
+        allowed: np.ndarray | None,
+        banned: set[str],
+        max_per_artist: int | None,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """The k nearest distinct songs within the `want` nearest of each anchor, and those capped out."""
         hits = self.index.query(self.embeddings[anchors], want, allowed)
         merged = sorted(
             (
@@ -191,6 +208,7 @@ class Engine:
             ),
             key=lambda c: c.distance,
         )
+        banned = set(banned)
         out: list[Candidate] = []
         overflow: list[Candidate] = []
         per_artist: dict[str, int] = {}
@@ -209,7 +227,7 @@ class Engine:
             out.append(cand)
             if len(out) == k:
                 break
-        return out + overflow[: k - len(out)]
+        return out, overflow
 
     def distance(self, a: int, b: int) -> float:
         diff = self.embeddings[a] - self.embeddings[b]

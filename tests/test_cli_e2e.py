@@ -61,6 +61,8 @@ def test_recommend_by_title_and_artist(trained_home: Path) -> None:
     keys = [title_key(r["name"], r["artists"]) for r in rows]
     assert title_key(seed["name"], seed["artists"]) not in keys, "the seed (or a copy of it) came back"
     assert len(set(keys)) == len(keys), "duplicate songs in one answer"
+    firsts = [r["artists"][0] for r in rows]
+    assert max(firsts.count(a) for a in firsts) <= 2, "one artist filled the answer"
     assert all(r["url"].startswith("https://open.spotify.com/track/") and r["reason"] for r in rows)
 
 
