@@ -141,6 +141,20 @@ class _Redacting(logging.Formatter):
         parts = [record.exc_text or "", self.formatStack(record.stack_info) if record.stack_info else ""]
         return "\n".join(p for p in parts if p)
 
+    def _items(self, record: logging.LogRecord) -> dict[str, Any]:
+        """ts, level, logger, msg, the extra fields and exc: what both line formats carry."""
+        items: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **_fields(record),
+        }
+        trace = self._traceback(record)
+        if trace:
+            items["exc"] = trace
+        return items
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(self.render(record))
 
@@ -159,16 +173,7 @@ class KeyValueFormatter(_Redacting):
         return json.dumps(text, ensure_ascii=False)
 
     def render(self, record: logging.LogRecord) -> str:
-        items: dict[str, Any] = {
-            "ts": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_fields(record),
-        }
-        trace = self._traceback(record)
-        if trace:
-            items["exc"] = trace
+        items = self._items(record)
         return " ".join(f"{key}={self._value(value)}" for key, value in items.items())
 
 
@@ -176,16 +181,7 @@ class JsonFormatter(_Redacting):
     """One JSON object per line: ts, level, logger, msg, the extra fields and exc (the traceback)."""
 
     def render(self, record: logging.LogRecord) -> str:
-        items: dict[str, Any] = {
-            "ts": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_fields(record),
-        }
-        trace = self._traceback(record)
-        if trace:
-            items["exc"] = trace
+        items = self._items(record)
         return json.dumps(items, default=str, ensure_ascii=False)
 
 
