@@ -108,3 +108,15 @@ async def test_session_seeds_start_the_blend_and_are_not_offered(tmp_path: Path)
         assert "Song 8" not in names and all(s.reason.endswith("close to Song 8") for s in picks)
         summary = await service.end_session(CHANNEL, BOB)
         assert "Song 8" not in {t.name for t in summary.suggested}
+
+
+async def test_voice_link_survives_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    async with open_service(db) as service:
+        info = await service.start_session(GUILD, CHANNEL, ALICE, voice_channel_id=VOICE)
+    async with open_service(db) as restarted:
+        again = await restarted.session_for_voice_channel(VOICE)
+        assert again is not None and again.id == info.id and again.voice_channel_id == VOICE
+        assert await restarted.session_for_voice_channel(VOICE + 1) is None
+        await restarted.end_session(CHANNEL, ALICE)
+        assert await restarted.session_for_voice_channel(VOICE) is None

@@ -164,7 +164,6 @@ class SessionOps:
 
     def _init_sessions(self) -> None:
         #: voice channel -> text channel, for sessions started by this process (see session_for_voice_channel)
-        self._voice: dict[int, int] = {}
         #: one pick at a time per session, so two concurrent /session next never offer the same track
         self._session_locks: dict[int, asyncio.Lock] = {}
 
@@ -223,8 +222,6 @@ class SessionOps:
             if seed_rows:
                 ids = [ctx.info(r).track_id for r in dict.fromkeys(seed_rows)]
                 await self._store.add_session_tracks(record.id, ids, played=True)
-        if voice_channel_id is not None:
-            self._voice[voice_channel_id] = record.channel_id
         return await self._info(record)
 
     async def join_session(self, channel_id: int, user_id: int) -> SessionInfo:
@@ -249,25 +246,10 @@ class SessionOps:
         return None if record is None else await self._info(record)
 
     async def session_for_voice_channel(self, voice_channel_id: int) -> SessionInfo | None:
-        """The running session tied to a voice channel.
-
-        Uses the store's lookup when it has one; otherwise the sessions this process started (the
-        voice link of a session started before a restart is then not followed until it is restarted).
-        """
-        lookup = getattr(self._store, "active_session_for_voice", None)
-        if lookup is not None:
-            with db_errors():
-                record = await lookup(voice_channel_id)
-            return None if record is None else await self._info(record)
-        channel = self._voice.get(voice_channel_id)
-        if channel is None:
-            return None
+        """The running session tied to a voice channel; survives restarts (it is read from the store)."""
         with db_errors():
-            record = await self._store.active_session(channel)
-        if record is None or record.voice_channel_id != voice_channel_id:
-            self._voice.pop(voice_channel_id, None)
-            return None
-        return await self._info(record)
+            record = await self._store.active_session_for_voice(voice_channel_id)
+        return None if record is None else await self._info(record)
 
     async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]:
         uid, count = self._user(user_id), self._count(k)
@@ -323,8 +305,6 @@ class SessionOps:
             votes = {p: await self._store.feedback_for_user(p) for p in people}
             ended = await self._store.end_session(record.id)
         self._session_locks.pop(record.id, None)
-        if record.voice_channel_id is not None:
-            self._voice.pop(record.voice_channel_id, None)
         ctx = self._ctx
         suggested = [t.track_id for t in tracks if t.suggestion_id is not None]
         liked_by = {p: {v.track_id for v in votes[p] if v.value > 0} for p in people}

@@ -835,6 +835,18 @@ class Store:
         )
         return None if row is None else _session(row)
 
+    async def active_session_for_voice(self, voice_channel_id: int) -> SessionRecord | None:
+        """The running session tied to a voice channel (the newest, should there be several)."""
+        vid = v.snowflake(voice_channel_id, "voice_channel_id")
+        row = await self._read(
+            lambda c: _one(
+                c,
+                "SELECT * FROM sessions WHERE voice_channel_id = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
+                (vid,),
+            )
+        )
+        return None if row is None else _session(row)
+
     async def add_member(self, session_id: int, user_id: int) -> SessionMemberRecord:
         """Join a running session; joining twice returns the existing membership."""
         sid, uid = v.row_id(session_id, "session_id"), v.snowflake(user_id, "user_id")
