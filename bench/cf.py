@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from report import write_report  # bench/ is on sys.path when a bench runs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -230,9 +231,7 @@ def main() -> None:
         f"Total wall time {time.perf_counter() - t_start:.0f} s on {torch.get_num_threads()} torch threads.",
     ]
     text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_report(text, args.out)
 
 
 if __name__ == "__main__":

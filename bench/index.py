@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from report import write_report  # bench/ is on sys.path when a bench runs
 
 from songrec.engine import Engine
 from songrec.index import TrackIndex
@@ -73,9 +74,7 @@ def main() -> None:
         *[f"| {name} | {1 / s:,.0f} | {s / hnsw_one:.1f}x |" for name, s in results.items()],
     ]
     text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_report(text, args.out)
 
 
 if __name__ == "__main__":

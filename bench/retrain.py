@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import write_report  # bench/ is on sys.path when a bench runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -187,9 +188,7 @@ def main() -> int:
             )
         )
         report = render(args, n_votes, t_art, t_write, t_train, peak_mb, metrics, side)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
-        print(report)
+        write_report(report, args.out)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import write_report  # bench/ is on sys.path when a bench runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -194,9 +195,7 @@ def main() -> int:
     args = parser.parse_args()
     args.artifacts = args.artifacts or paths.artifacts_dir()
     report = asyncio.run(run(args))
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
+    write_report(report, args.out)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -11,6 +11,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from report import write_report  # bench/ is on sys.path when a bench runs
+
 from songrec.catalog import load_default_catalogue
 from songrec.config import device
 from songrec.features import FeaturePipeline
@@ -58,9 +60,7 @@ def main() -> None:
         f"fast default reached the target: {reached}; speed-up {paper_s / fast_s:.1f}x",
     ]
     text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    write_report(text, args.out)
 
 
 if __name__ == "__main__":
