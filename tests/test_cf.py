@@ -151,3 +151,33 @@ def test_unknown_user_and_unfitted_model(trained: tuple[CFModel, dict[int, set[i
         model.score(0, [N_ITEMS + 1])
     with pytest.raises(NotFittedError):
         CFModel(FAST).recommend(0)
+
+
+def test_fold_in_of_a_trained_users_rows_gives_back_their_vector(
+    trained: tuple[CFModel, dict[int, set[int]]],
+) -> None:
+    """Fold-in is the same least-squares solve ALS made for trained users (items frozen)."""
+    model, _ = trained
+    users, items, values, _ = planted()
+    mine = users == 7
+    folded = model.fold_in(items[mine], values[mine])
+    trained_vector = model.user_vector(7)
+    cos = folded @ trained_vector / (np.linalg.norm(folded) * np.linalg.norm(trained_vector))
+    assert cos > 0.99
+
+
+def test_models_saved_before_the_als_start_still_load(
+    trained: tuple[CFModel, dict[int, set[int]]], tmp_path: Path
+) -> None:
+    import torch
+
+    model, _ = trained
+    model.save(tmp_path / "cf.pt")
+    state = torch.load(tmp_path / "cf.pt", weights_only=False)
+    for key in ("init", "als_reg", "als_reg_exponent", "als_iters", "train_factors"):
+        state["config"].pop(key)
+    state["config"]["svd_init"] = True
+    torch.save(state, tmp_path / "old.pt")
+    old = CFModel.load(tmp_path / "old.pt")
+    assert old.config.init == "svd"
+    assert np.allclose(old.score(3), model.score(3))

@@ -9,9 +9,12 @@ by log1p), < 0 is an explicit dislike, and unobserved items sampled at random ea
 negatives with a lower weight. Users unseen at training time are handled by fold-in: a fresh user
 vector is optimised against the frozen item side and head.
 
-Training starts from a truncated SVD of the binary like matrix (a PureSVD solution) and refines it
-with the weighted BCE objective; on Last.fm this warm start was worth more than any amount of SGD
-from random initialisation.
+The factors come from weighted ALS with frequency-scaled regularisation (``songrec.models.als``); the
+head starts at zero, so training begins from the factor model's ranking exactly, and then learns the
+head and item biases with the weighted BCE objective (calibrated logits for the hybrid ranker; item
+features such as audio can shift a song up or down). On Last.fm, letting BCE also move the factors,
+or starting them from PureSVD or at random, ranked worse (see bench/cf.py). Fold-in for a new user is
+the same least-squares solve against the trained item factors.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from songrec.models.als import ALSConfig, solve_rows, weighted_als
 from songrec.models.base import (
     ModelInputError,
     NotFittedError,
@@ -41,24 +45,28 @@ UserRef = int | np.ndarray  # a trained user's index, or a vector returned by fo
 class CFConfig:
     """Defaults are the ones tuned on a Last.fm validation hold-out (see bench/cf.py).
 
-    With the SVD warm start, a couple of large-batch epochs suffice there; longer BCE training drifted
-    away from the low-rank solution and lost hit rate. For small feedback sets raise epochs and lower
-    batch_size so that the optimiser takes enough steps.
+    The ALS penalty and confidence were chosen there by a grid over (reg, exponent, alpha); BCE on top
+    only calibrates the head. For small feedback sets raise epochs and lower batch_size so that the
+    optimiser takes enough steps.
     """
 
     dim: int = 64
     hidden: int = 128
     dropout: float = 0.5
-    epochs: int = 2
+    epochs: int = 3
     batch_size: int = 16384
     lr: float = 2e-3
     l2: float = 1e-4  # penalty on the embeddings and biases touched by a batch
     neg_ratio: int = 8  # sampled unobserved items per positive, per epoch
     neg_weight: float = 4.0  # weight of a sampled (weak) negative; explicit dislikes weigh dislike_weight
     dislike_weight: float = 4.0
-    confidence_alpha: float = 1.0  # positive weight = 1 + alpha * log1p(value), normalised to mean 1
+    confidence_alpha: float = 0.5  # positive weight = 1 + alpha * log1p(value), normalised to mean 1
     residual_dot: bool = True
-    svd_init: bool = True  # start the embeddings from a truncated SVD of the positive feedback matrix
+    init: str = "als"  # "als" (weighted ALS solution), "svd" (PureSVD) or "random"
+    als_reg: float = 1.8
+    als_reg_exponent: float = 0.5  # a row's ALS penalty grows as (1 + its interactions)^exponent
+    als_iters: int = 15
+    train_factors: bool = False  # False: keep the warm-start factors, learn only the head and item biases
     fold_in_steps: int = 150
     fold_in_lr: float = 0.05
     fold_in_l2: float = 1e-3
@@ -207,14 +215,26 @@ class CFModel:
         net = _CFNet(self.n_users, self.n_items, feats.shape[1], cfg).to(self.device)
         net.features.copy_(torch.as_tensor(feats))
         self._net = net
-        if cfg.svd_init:
+        if cfg.init == "svd":
             self._svd_init(users[vals > 0], items[vals > 0])
+        elif cfg.init == "als":
+            self._als_init(users, items, vals)
+        elif cfg.init != "random":
+            raise ModelInputError(f"unknown init {cfg.init!r}: use 'als', 'svd' or 'random'")
+        if cfg.init != "random":  # start from the factor model's ranking exactly; the head learns on top
+            last = net.head[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
         label, weight = self._weights(vals)
         observed = np.unique(users * self.n_items + items)
         pos_users = users[vals > 0]
         n_neg = cfg.neg_ratio * len(pos_users)
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        params = (
+            net.parameters() if cfg.train_factors else [*net.head.parameters(), *net.item_bias.parameters()]
+        )
+        opt = torch.optim.Adam(params, lr=cfg.lr)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
         t = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         epoch_loss = 0.0
@@ -253,6 +273,43 @@ class CFModel:
             "users": float(self.n_users),
             "items": float(self.n_items),
         }
+
+    def _als_inputs(
+        self, users: np.ndarray, items: np.ndarray, vals: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(users, items, confidence, preference) with repeated pairs merged.
+
+        Likes are preference 1 with confidence 1 + alpha log1p(value), dislikes preference 0 with
+        confidence 1 + dislike_weight; everything unobserved is 0 with weight 1.
+        """
+        cfg = self.config
+        uniq, inv = np.unique(users * self.n_items + items, return_inverse=True)
+        merged = np.bincount(inv, weights=vals).astype(np.float32)  # repeated rows of a pair add up
+        merged[merged == 0] = -1.0  # a like and a dislike that cancel count as doubt
+        conf = np.where(
+            merged > 0, 1.0 + cfg.confidence_alpha * np.log1p(np.abs(merged)), 1.0 + cfg.dislike_weight
+        )
+        return uniq // self.n_items, uniq % self.n_items, conf, (merged > 0).astype(np.float32)
+
+    def _als_config(self) -> ALSConfig:
+        cfg = self.config
+        return ALSConfig(
+            dim=cfg.dim,
+            reg=cfg.als_reg,
+            reg_exponent=cfg.als_reg_exponent,
+            iters=cfg.als_iters,
+            seed=cfg.seed,
+        )
+
+    def _als_init(self, users: np.ndarray, items: np.ndarray, vals: np.ndarray) -> None:
+        net = self._fitted()
+        u, i, conf, pref = self._als_inputs(users, items, vals)
+        x, y = weighted_als(
+            u, i, conf, pref, self.n_users, self.n_items, self._als_config(), device=self.device
+        )
+        with torch.no_grad():
+            net.user.weight.copy_(x)
+            net.item.weight.copy_(y)
 
     def _svd_init(self, users: np.ndarray, items: np.ndarray) -> None:
         """Warm start: user = U sqrt(S), item = V sqrt(S) of the binary like matrix (a PureSVD solution).
@@ -335,9 +392,18 @@ class CFModel:
         label, weight = self._weights(vals)
         seen = set(items.tolist())
         n_neg = max(cfg.neg_ratio * int((vals > 0).sum()), 1)
+        if cfg.init == "als":  # the same least-squares solve that made the trained users' vectors
+            _, i, conf, pref = self._als_inputs(np.zeros_like(items), items, vals)
+            start = solve_rows(
+                net.item.weight.detach(), np.zeros_like(i), i, conf, pref, 1, self._als_config()
+            )
+            if not cfg.train_factors:
+                return start.cpu().numpy()[0]
+        else:
+            start = net.user.weight.detach().mean(0, keepdim=True)
         for p in net.parameters():
             p.requires_grad_(False)
-        u = net.user.weight.detach().mean(0, keepdim=True).clone().requires_grad_(True)
+        u = start.clone().requires_grad_(True)
         opt = torch.optim.Adam([u], lr=cfg.fold_in_lr)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
         ti, ty, tw = (torch.as_tensor(a, device=self.device) for a in (items, label, weight))
@@ -360,6 +426,9 @@ class CFModel:
 
     def user_vector(self, user: int) -> np.ndarray:
         return self._user_vectors(user).cpu().numpy()[0]
+
+    def item_vectors(self) -> np.ndarray:
+        return self._fitted().item.weight.detach().cpu().numpy()
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (items, cosine similarity) by item embedding, the item itself left out."""
@@ -393,6 +462,8 @@ class CFModel:
         state = load_saved(path, "CFModel", "CF model")
         cfg = dict(state["config"])
         cfg["device"] = device
+        if "svd_init" in cfg:  # saved before the ALS start existed
+            cfg["init"] = "svd" if cfg.pop("svd_init") else "random"
         model = cls(CFConfig(**cfg))
         model.n_users, model.n_items = int(state["n_users"]), int(state["n_items"])
         net = _CFNet(model.n_users, model.n_items, int(state["n_feat"]), model.config).to(model.device)
