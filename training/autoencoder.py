@@ -90,7 +90,9 @@ def train_autoencoder(
         torch.set_num_threads(threads)
 
 
-def _train(model: Autoencoder, features: np.ndarray, config: TrainConfig, device: str, progress: bool) -> TrainResult:
+def _train(
+    model: Autoencoder, features: np.ndarray, config: TrainConfig, device: str, progress: bool
+) -> TrainResult:
     torch.manual_seed(config.seed)
     train_rows, val_rows = split(len(features), config.val_split, config.seed)
     x_train = torch.as_tensor(features[train_rows], dtype=torch.float32, device=device)
