@@ -63,6 +63,17 @@ async def test_only_one_run_at_a_time(tmp_path: Path) -> None:
         assert triggers[0] == "first" and "second" not in triggers  # the refused run left no record
 
 
+async def test_a_run_left_running_by_a_dead_parent_is_marked_failed(tmp_path: Path) -> None:
+    db, root = ranker_env.trained_copy(tmp_path)
+    cfg = ScheduleConfig(env={"SONGREC_TRAINING_FAULT": "crash"}, timeout_s=30.0)
+    async with open_service(db) as service:
+        orphan = await service.store.record_training_run("cpu", "killed with its bot", started_at=1.0)
+        outcome = await Retrainer(db, root, cfg, store=service.store).run("after restart")
+        runs = {r.id: r for r in await service.store.last_training_runs(5)}
+        assert runs[orphan.id].status == "failed" and "abandoned" in runs[orphan.id].reason
+        assert runs[outcome.run_id].metrics["trigger"] == "after restart"  # type: ignore[index]
+
+
 def test_schedule_knobs_come_from_the_environment() -> None:
     cfg = ScheduleConfig.from_env(
         {

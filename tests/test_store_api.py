@@ -234,6 +234,23 @@ async def test_training_runs(store: Store, clock: Clock) -> None:
         await store.update_training_run(run.id, promoted=1)  # type: ignore[arg-type]
 
 
+async def test_abandoned_runs_are_failed_once_older_than_any_run_may_live(store: Store, clock: Clock) -> None:
+    old = await store.record_training_run("cpu", "before the restart")
+    clock.now += 3000
+    young = await store.record_training_run("cpu", "just started")
+    finished = await store.record_training_run("cpu", "done")
+    await store.update_training_run(finished.id, status="succeeded")
+    clock.now += 10
+    assert await store.fail_stale_runs(1000, "abandoned") == 1
+    runs = {r.id: r for r in await store.last_training_runs()}
+    assert runs[old.id].status == "failed" and runs[old.id].reason == "abandoned"
+    assert runs[old.id].finished_at == clock.now
+    assert runs[young.id].status == "running" and runs[finished.id].status == "succeeded"
+    assert await store.fail_stale_runs(1000, "abandoned") == 0
+    with pytest.raises(InvalidInput, match="older_than_s"):
+        await store.fail_stale_runs(-1, "x")
+
+
 async def test_spotify_cache(store: Store, clock: Clock) -> None:
     assert await store.get_spotify_track("abc") is None
     await store.put_spotify_track("abc", {"name": "Song", "artists": ["A"]})

@@ -18,6 +18,7 @@ from songrec.index import IndexConfig
 from songrec.models.autoencoders import MSD_PRESET, CAEConfig, DeepAEConfig
 from training.autoencoder import FAST, PAPER, TrainConfig
 from training.embedding import DEFAULT_JOB, EmbeddingJob, build_embedding_artifact
+from training.metric_learning import MetricConfig
 from training.text_embedding import TextConfig, TextEmbeddingError
 
 log = logging.getLogger("songrec.training")
@@ -52,6 +53,15 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--text-dim", type=int, help="text autoencoder latent size")
     parser.add_argument("--text-weight", type=float, help="weight of the text block in the fused embedding")
+    parser.add_argument(
+        "--colisted",
+        choices=["on", "off"],
+        help="co-listing stage (default on, off with --text none: the audio-only paper recipe)",
+    )
+    parser.add_argument("--colisted-weight", type=float, help="weight of the co-listing block")
+    parser.add_argument(
+        "--playlists", type=Path, help="TidyTuesday spotify_songs.csv(.gz) for the co-listing stage"
+    )
     parser.add_argument("--ef", type=int, default=128, help="HNSW query beam")
     parser.add_argument("--M", type=int, default=16, help="HNSW graph degree")
     parser.add_argument("--strict", action="store_true", help="reject the catalogue on any invalid row")
@@ -93,6 +103,7 @@ def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
         text = replace(text_base, kind=args.text or text_base.kind)
         if args.text_dim:
             text = replace(text, model=replace(text.model, latent=args.text_dim))
+    colisted_off = args.colisted == "off" or (args.colisted is None and args.text == "none")
     return EmbeddingJob(
         model=model,
         train=train,
@@ -100,6 +111,8 @@ def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
         index=IndexConfig(M=args.M, ef=args.ef),
         text=text,
         text_weight=args.text_weight if args.text_weight is not None else default.text_weight,
+        colisted=None if colisted_off else (default.colisted or MetricConfig()),
+        colisted_weight=args.colisted_weight or default.colisted_weight,
     )
 
 
@@ -118,6 +131,7 @@ def cmd_embedding(args: argparse.Namespace) -> int:
             catalog_hash=build.content_hash,
             promote=not args.no_promote,
             progress=not args.quiet,
+            playlists=args.playlists,
         )
     except TextEmbeddingError as exc:
         print(f"error: {exc}", file=sys.stderr)

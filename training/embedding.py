@@ -22,8 +22,10 @@ from songrec.features import FeatureConfig, FeaturePipeline
 from songrec.index import IndexConfig, TrackIndex
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig, build_autoencoder
 from training.autoencoder import FAST, TrainConfig, TrainResult, encode, plot_losses, train_autoencoder
+from training.colisting import load_colistings
 from training.fusion import Fusion
-from training.text_embedding import TextConfig, TextEmbedding, fit_text_embedding
+from training.metric_learning import CoListedEncoder, MetricConfig, MetricResult, embed, train_colisted
+from training.text_embedding import TextConfig, TextEmbedding, fit_text_embedding, text_features
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +42,23 @@ class EmbeddingJob:
     #: The text branch fused with the audio code (None = audio only); see training/text_embedding.py.
     text: TextConfig | None = None
     text_weight: float = 4.0  # weight of the text block against the audio block (each scaled to unit spread)
+    #: The co-listing stage (None = off): an encoder trained on which tracks playlists list together.
+    colisted: MetricConfig | None = None
+    colisted_weight: float = 16.0
 
 
-#: What `songrec train` (and so `make run`) builds, chosen by `songrec search` on playlist quality
-#: (reports/search.md, reports/quality.md). The dataclass defaults above stay audio-only, so code
-#: that builds an EmbeddingJob for planted audio-only data keeps its meaning.
-DEFAULT_JOB = EmbeddingJob(model=CAEConfig(hidden=16), text=TextConfig(), text_weight=4.0)
+#: What `songrec train` (and so `make run`) builds, chosen on playlist quality: the autoencoders and
+#: text weight by `songrec search` (reports/search.md), the co-listing stage and its weight on
+#: validation playlists carved out of the training playlists (reports/quality.md). Without a playlists
+#: file the co-listing stage is skipped with a warning. The dataclass defaults above stay audio-only,
+#: so code that builds an EmbeddingJob for planted audio-only data keeps its meaning.
+DEFAULT_JOB = EmbeddingJob(
+    model=CAEConfig(hidden=16),
+    text=TextConfig(),
+    text_weight=4.0,
+    colisted=MetricConfig(steps=3000),
+    colisted_weight=16.0,
+)
 
 
 @dataclass
@@ -57,13 +70,56 @@ class FittedEmbedding:
     audio: np.ndarray
     result: TrainResult
     text: TextEmbedding | None = None
+    colisted: CoListedStage | None = None
     fusion: Fusion | None = None
 
     @property
+    def blocks(self) -> list[np.ndarray]:
+        """The fused blocks in order: audio code, text code (if on), co-listing code (if on)."""
+        out = [self.audio]
+        if self.text is not None:
+            out.append(self.text.embeddings)
+        if self.colisted is not None:
+            out.append(self.colisted.embeddings)
+        return out
+
+    @property
     def embeddings(self) -> np.ndarray:
-        if self.text is None or self.fusion is None:
+        if self.fusion is None:
             return self.audio
-        return self.fusion.transform([self.audio, self.text.embeddings])
+        return self.fusion.transform(self.blocks)
+
+
+@dataclass
+class CoListedStage:
+    model: CoListedEncoder
+    embeddings: np.ndarray
+    result: MetricResult
+    info: dict[str, object]
+
+
+def fit_colisted(
+    catalog: pd.DataFrame,
+    pipeline: FeaturePipeline,
+    job: EmbeddingJob,
+    device: str | None,
+    progress: bool,
+    playlists: Path | None = None,
+) -> CoListedStage | None:
+    """The co-listing encoder over audio features + text features, or None without playlists."""
+    assert job.colisted is not None
+    listings = load_colistings(catalog, playlists)
+    if listings is None:
+        return None
+    _, text = text_features(catalog, job.text or TextConfig(), progress=progress)
+    inputs = np.hstack([pipeline.transform(catalog), text]).astype(np.float32)
+    model, result = train_colisted(inputs, listings.playlists, job.colisted, device=device, progress=progress)
+    info = {**listings.summary(), "n_inputs": int(inputs.shape[1])}
+    log.info(
+        "co-listing stage: %d playlists, %d steps in %.0fs, final loss %s",
+        len(listings.playlists), len(result.losses), result.seconds, result.final_loss,
+    )  # fmt: skip
+    return CoListedStage(model, embed(model, inputs), result, info)
 
 
 @dataclass(frozen=True)
@@ -86,14 +142,26 @@ def fit_embeddings(
 
 
 def fit_job(
-    catalog: pd.DataFrame, job: EmbeddingJob, device: str | None = None, progress: bool = True
+    catalog: pd.DataFrame,
+    job: EmbeddingJob,
+    device: str | None = None,
+    progress: bool = True,
+    playlists: Path | None = None,
 ) -> FittedEmbedding:
-    """The audio autoencoder and, when ``job.text`` is set, the text autoencoder and their fusion."""
+    """The audio autoencoder and, as the job asks, the text autoencoder, the co-listing encoder and
+    their fusion (``playlists`` overrides the default playlists file)."""
     pipeline, model, audio, result = fit_embeddings(catalog, job, device, progress)
     fitted = FittedEmbedding(pipeline, model, audio, result)
+    weights = [1.0]
     if job.text is not None:
         fitted.text = fit_text_embedding(catalog, job.text, device=device, progress=progress)
-        fitted.fusion = Fusion.fit([audio, fitted.text.embeddings], [1.0, job.text_weight])
+        weights.append(job.text_weight)
+    if job.colisted is not None:
+        fitted.colisted = fit_colisted(catalog, pipeline, job, device, progress, playlists)
+        if fitted.colisted is not None:
+            weights.append(job.colisted_weight)
+    if len(weights) > 1:
+        fitted.fusion = Fusion.fit(fitted.blocks, weights)
     return fitted
 
 
@@ -104,11 +172,12 @@ def build_embedding_artifact(
     catalog_hash: str = "",
     promote: bool = True,
     progress: bool = True,
+    playlists: Path | None = None,
 ) -> EmbeddingBuild:
     job = job or DEFAULT_JOB
     device = default_device()
     catalog = catalog.reset_index(drop=True)
-    fitted = fit_job(catalog, job, device, progress)
+    fitted = fit_job(catalog, job, device, progress, playlists)
     pipeline, model, embeddings, result = fitted.pipeline, fitted.model, fitted.embeddings, fitted.result
     index = TrackIndex.build(embeddings, job.index, progress=progress)
     recall = index.recall_at(10)
@@ -125,6 +194,11 @@ def build_embedding_artifact(
             text_best_val_mse=fitted.text.result.best_val_mse,
             text_seconds=round(fitted.text.result.seconds, 2),
         )
+    if fitted.colisted is not None:
+        metrics.update(
+            colisted_seconds=round(fitted.colisted.result.seconds, 2),
+            colisted_final_loss=fitted.colisted.result.final_loss,
+        )
     with store.writing() as writer:
         catalog.to_parquet(writer.file("catalog.parquet"), index=False)
         pipeline.save(writer.file("pipeline.joblib"))
@@ -134,6 +208,8 @@ def build_embedding_artifact(
         writer.file("history.json").write_text(json.dumps(asdict(result)))
         if fitted.text is not None:
             fitted.text.save(writer.path / "text")
+        if fitted.colisted is not None:
+            torch.save(fitted.colisted.model.cpu().state_dict(), writer.file("colisted.pt"))
         writer.manifest.config = {
             "model": asdict(model.config),
             "train": asdict(job.train),
@@ -141,6 +217,7 @@ def build_embedding_artifact(
             "index": asdict(index.config),
             "text": asdict(job.text) if job.text is not None else None,
             "fusion": fitted.fusion.as_dict() if fitted.fusion is not None else None,
+            "colisted": asdict(job.colisted) if fitted.colisted is not None else None,
         }
         writer.manifest.metrics = metrics
         writer.manifest.info = {
@@ -149,6 +226,7 @@ def build_embedding_artifact(
             "feature_names": pipeline.feature_names,
             "embedding_dim": int(embeddings.shape[1]),
             "audio_dim": int(fitted.audio.shape[1]),
+            "colisted": fitted.colisted.info if fitted.colisted is not None else None,
         }
     if promote:
         store.promote(writer.version)

@@ -1,10 +1,11 @@
-"""Optional co-membership fine-tuning: pull tracks that people list together closer.
+"""The co-listing encoder: pull tracks that people list together closer.
 
 A small MLP maps a track's model inputs (the 26 audio features and the text features; never
 genre, subgenre or playlist ids) to a unit-length code, trained with an in-batch contrastive
-(InfoNCE) loss on pairs of tracks drawn from the same *training* playlist. Playlists are split by
-playlist_id first; held-out playlists are only ever used to score the result. Because the MLP
-reads only features, it embeds every catalogue track, listed in a playlist or not.
+(InfoNCE) loss on pairs of tracks drawn from the same *training* playlist (training/colisting.py
+holds playlists, and their tracks, out first; they are only ever used to score the result).
+Because the MLP reads only features, it embeds every catalogue track, listed in a playlist or not;
+the default embedding fuses its code with the audio and text autoencoders' codes.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class MetricResult:
     losses: list[float]
     seconds: float
 
+    @property
+    def final_loss(self) -> float | None:
+        """Mean of the last 50 steps' losses (None when nothing was trained)."""
+        return round(float(np.mean(self.losses[-50:])), 4) if self.losses else None
+
 
 def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
     """Symmetric in-batch InfoNCE: each anchor must pick its own positive among the batch."""
@@ -83,7 +89,7 @@ def train_colisted(
     batch = min(config.batch, len(playlists))
     losses: list[float] = []
     started = time.perf_counter()
-    bar = tqdm(range(config.steps), desc="co-membership fine-tune", disable=not progress, mininterval=1.0)
+    bar = tqdm(range(config.steps), desc="co-listing encoder", disable=not progress, mininterval=1.0)
     model.train()
     for _ in bar:
         # Distinct playlists per batch: a second pair from the same playlist would be a false negative.

@@ -33,10 +33,11 @@ import torch
 
 from songrec import config as songrec_config
 from songrec.features import first_artist
+from training.colisting import PLAYLISTS_RELPATH, CoListingError, is_heldout, playlists_path
+from training.colisting import read_memberships as read_playlist_file
 
 log = logging.getLogger(__name__)
 
-PLAYLISTS_RELPATH = "spotify-tidytuesday-2020-01-21/spotify_songs.csv.gz"
 K_NEIGHBOURS = 10
 N_SEEDS = 5
 MIN_PLAYLIST = 10
@@ -108,23 +109,20 @@ class EvalSet:
 
 
 def default_playlists_path() -> Path:
-    data = songrec_config.data_dir()
-    if data is None or not (data / PLAYLISTS_RELPATH).is_file():
+    path = playlists_path()
+    if path is None:
         raise QualityError(
             f"The quality protocol needs the TidyTuesday playlists file: set SONGREC_DATA to the folder "
             f"that holds {PLAYLISTS_RELPATH}, or pass --playlists."
         )
-    return data / PLAYLISTS_RELPATH
+    return path
 
 
 def read_memberships(path: Path) -> pd.DataFrame:
-    """(track_id, playlist_id) pairs, de-duplicated, from the raw TidyTuesday CSV."""
     try:
-        raw = pd.read_csv(path, usecols=["track_id", "playlist_id"], dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise QualityError(f"Could not read playlists from {path}: {exc}") from None
-    raw = raw[(raw["track_id"] != "") & (raw["playlist_id"] != "")]
-    return raw.drop_duplicates().reset_index(drop=True)
+        return read_playlist_file(path)
+    except CoListingError as exc:
+        raise QualityError(str(exc)) from None
 
 
 def load_eval_set(
@@ -160,13 +158,10 @@ def load_eval_set(
     )
 
 
-def split_playlists(ids: Iterable[str], heldout: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
-    """(train ids, held-out ids): a fixed, seeded split by playlist id."""
+def split_playlists(ids: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(train ids, held-out ids) by the co-listing stage's fixed hash rule (training/colisting.py)."""
     ordered = sorted(set(ids))
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    n_held = int(round(len(ordered) * heldout))
-    held = {ordered[i] for i in order[:n_held]}
-    return [p for p in ordered if p not in held], [p for p in ordered if p in held]
+    return [p for p in ordered if not is_heldout(p)], [p for p in ordered if is_heldout(p)]
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -308,11 +303,18 @@ class Method:
 
 
 def evaluate(
-    method: Method, data: EvalSet, rule: str = "max", sample: int | None = NEIGHBOUR_QUERIES
+    method: Method,
+    data: EvalSet,
+    rule: str = "max",
+    sample: int | None = NEIGHBOUR_QUERIES,
+    queries: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Every metric of the protocol for one method; inputs are indexed by catalogue row."""
+    """Every metric of the protocol for one method; inputs are indexed by catalogue row.
+
+    ``queries`` (local indices) replaces the fixed sample of tracks whose neighbourhoods are scored.
+    """
     started = time.perf_counter()
-    queries = query_sample(data.n, sample)
+    queries = query_sample(data.n, sample) if queries is None else np.asarray(queries, dtype=np.int64)
     if method.vectors is not None:
         vectors = np.asarray(method.vectors, dtype=np.float32)[data.rows]
         result = neighbour_metrics(nearest(vectors, queries=queries), data, queries)
@@ -427,14 +429,21 @@ def job_embedding(
 
     from training.embedding import fit_job
 
+    spec = asdict(job)  # type: ignore[call-overload]
+    if spec.get("colisted") is None:  # jobs without the stage keep the keys they had before it existed
+        spec.pop("colisted", None)
+        spec.pop("colisted_weight", None)
+
     def key(part: str) -> dict[str, object]:
-        return {"catalog": catalogue_key(catalog), "job": asdict(job), "what": part, "v": 1}  # type: ignore[call-overload]
+        return {"catalog": catalogue_key(catalog), "job": spec, "what": part, "v": 1}
 
     def build() -> np.ndarray:
         fitted = fit_job(catalog, job, progress=comparison.progress)  # type: ignore[arg-type]
         parts = {"served": fitted.embeddings, "audio": fitted.audio}
         if fitted.text is not None:
             parts["text"] = fitted.text.embeddings
+        if fitted.colisted is not None:
+            parts["colisted"] = fitted.colisted.embeddings
         for part, value in parts.items():
             if part != what and comparison.use_cache:
                 cached(key(part), lambda v=value: v)  # type: ignore[misc]
@@ -463,9 +472,13 @@ def describe_job(job: object) -> str:
     else:
         audio = f"deep {'-'.join(map(str, (*model.encoder, model.latent)))} {'/'.join(model.activations)}"
     text = job.text  # type: ignore[attr-defined]
-    if text is None:
-        return audio
-    return f"{audio} + text {text.kind} SVD-{text.svd_dim} -> {text.model.latent} (w={job.text_weight:g})"  # type: ignore[attr-defined]
+    out = audio
+    if text is not None:
+        out += f" + text {text.kind} SVD-{text.svd_dim} -> {text.model.latent} (w={job.text_weight:g})"  # type: ignore[attr-defined]
+    colisted = getattr(job, "colisted", None)
+    if colisted is not None:
+        out += f" + co-listing {colisted.dim}-d (w={job.colisted_weight:g})"  # type: ignore[attr-defined]
+    return out
 
 
 def comparison_methods(catalog: pd.DataFrame, comparison: Comparison | None = None) -> list[Method]:
@@ -506,45 +519,12 @@ def comparison_methods(catalog: pd.DataFrame, comparison: Comparison | None = No
         methods.append(
             Method("fused CAE + text AE (w=1)", vectors=job_embedding(catalog, text_job, c), note="fused")
         )
+    if getattr(default, "colisted", None) is not None:
+        co = job_embedding(catalog, default, c, "colisted")
+        methods.append(Method(f"co-listing encoder alone ({co.shape[1]}-d)", vectors=co, note="co-listing"))
     label = "default (songrec train): " + describe_job(default)
     methods.append(Method(label, vectors=job_embedding(catalog, default, c), note="default"))
     return methods
-
-
-def finetuned_method(
-    catalog: pd.DataFrame, data: EvalSet, train_ids: Sequence[str], comparison: Comparison
-) -> Method:
-    """Point 2: the co-membership encoder trained on ``train_ids`` playlists only (cached)."""
-    from dataclasses import asdict
-
-    from training.metric_learning import MetricConfig, embed, train_colisted
-    from training.text_embedding import TextConfig, text_features
-
-    config = MetricConfig()
-    text_config = TextConfig()
-
-    def build() -> np.ndarray:
-        _, text = text_features(catalog, text_config, progress=comparison.progress)
-        inputs = np.hstack([raw_features(catalog), text])
-        playlists = [data.rows[data.playlists[p]] for p in train_ids]
-        model, result = train_colisted(inputs, playlists, config, progress=comparison.progress)
-        log.info(
-            "co-membership fine-tune: %d steps in %.0fs, final loss %.3f",
-            len(result.losses),
-            result.seconds,
-            np.mean(result.losses[-50:]),
-        )
-        return embed(model, inputs)
-
-    key = {
-        "catalog": catalogue_key(catalog),
-        "metric": asdict(config),
-        "sampling": "distinct-playlists",
-        "text": text_config.feature_key(),
-        "train_playlists": hashlib.sha1("|".join(sorted(train_ids)).encode()).hexdigest(),
-    }
-    vectors = cached(key, build, comparison.use_cache)
-    return Method(f"co-membership fine-tuned MLP ({config.dim}-d)", vectors=vectors, note="fine-tuned")
 
 
 # ----------------------------------------------------------------------------- report
@@ -593,6 +573,7 @@ def bar_chart(results: Sequence[tuple[Method, Mapping[str, float]]], path: Path,
         "strong baseline": "#616161",
         "audio AE": "#42a5f5",
         "text AE": "#ab47bc",
+        "co-listing": "#26a69a",
     }
     for ax, (key, label) in zip(axes, METRICS, strict=True):
         values = [r[key] for _, r in results]
@@ -618,45 +599,57 @@ def run_protocol(
 # ----------------------------------------------------------------------------- command line
 
 
-def heldout_results(
-    catalog: pd.DataFrame,
-    data: EvalSet,
-    methods: Sequence[Method],
-    comparison: Comparison,
-    heldout: float = 0.2,
-) -> tuple[list[tuple[Method, dict[str, float]]], int, int]:
-    """Point 2: co-membership fine-tuning trained on 80% of playlists, every method scored on the rest."""
-    train_ids, held_ids = split_playlists(data.playlists, heldout)
-    tuned = finetuned_method(catalog, data, train_ids, comparison)
+def heldout_data(data: EvalSet) -> tuple[EvalSet, np.ndarray, int]:
+    """(held-out playlists only, their tracks as neighbour queries, number of training playlists)."""
+    train_ids, held_ids = split_playlists(data.playlists)
     held = data.subset_playlists(held_ids)
-    results = []
-    for method in [*methods, tuned]:
-        vectors = None if method.vectors is None else np.asarray(method.vectors, dtype=np.float32)[data.rows]
-        fixed = None if method.scores is None else np.asarray(method.scores, dtype=np.float64)[data.rows]
-        results.append((method, comembership(held, vectors=vectors, scores=fixed)))
-    return results, len(train_ids), len(held_ids)
+    tracks = np.unique(np.concatenate(list(held.playlists.values()))) if held.playlists else np.zeros(0, int)
+    return held, tracks, len(train_ids)
+
+
+def heldout_results(methods: Sequence[Method], data: EvalSet, rule: str = "max") -> HeldOut:
+    """The headline: every method on playlists (and tracks) the co-listing stage never trained on."""
+    held, tracks, n_train = heldout_data(data)
+    results = [(m, evaluate(m, held, rule, queries=tracks)) for m in methods]
+    return HeldOut(results, n_train, len(held.playlists), len(tracks))
 
 
 def heldout_table(
-    results: Sequence[tuple[Method, Mapping[str, float]]], n_train: int, n_held: int
+    results: Sequence[tuple[Method, Mapping[str, float]]], n_train: int, n_held: int, n_tracks: int
 ) -> list[str]:
-    best = max(r["ndcg100"] for m, r in results if "baseline" in m.note)
-    lines = [
-        "## Co-membership fine-tuning (held-out playlists only)",
+    best = best_baseline_ndcg(results) if any("baseline" in m.note for m, _ in results) else None
+    return [
+        "## Held-out playlists (the headline)",
         "",
-        f"Playlists split by playlist_id (seed 0): the fine-tuned encoder (training/metric_learning.py: MLP over the "
-        f"26 audio features + text features, InfoNCE on co-listed pairs) trains on {n_train} playlists; every row "
-        f"below is scored on the other {n_held} only (same seeds, same candidates). Neighbour metrics are left out "
-        "here: the fine-tuned model saw most TidyTuesday tracks' co-listings in training.",
+        f"Playlists are split by a fixed hash of playlist_id (training/colisting.py): the co-listing stage of "
+        f"the default trains on the other playlists with every track of a held-out playlist removed. Every row "
+        f"below is scored on the {n_held} held-out playlists with >= {MIN_PLAYLIST} tracks (same seeds, same "
+        f"candidates: all TidyTuesday tracks), and its neighbour metrics on the {n_tracks:,} tracks listed in "
+        f"them, none of which the co-listing stage saw co-listed. The all-playlist table of {n_train} other "
+        "playlists below is kept for methods that never see playlists.",
         "",
-        "| method | kind | playlist R-prec | playlist NDCG@100 | NDCG vs best baseline |",
-        "|---|---|---|---|---|",
+        markdown_table(results, best),
     ]
-    for m, r in results:
-        lines.append(
-            f"| {m.name} | {m.note} | {r['r_precision']:.3f} | {r['ndcg100']:.3f} | {r['ndcg100'] / best:.2f}x |"
-        )
-    return lines
+
+
+@dataclass
+class HeldOut:
+    results: list[tuple[Method, dict[str, float]]]
+    n_train: int
+    n_held: int
+    n_tracks: int
+
+
+def headline(results: Sequence[tuple[Method, Mapping[str, float]]]) -> str:
+    """The default's NDCG@100 against the best baseline's, or "" when either is missing."""
+    default = next((r for m, r in results if m.note == "default"), None)
+    if default is None or not any("baseline" in m.note for m, _ in results):
+        return ""
+    best = best_baseline_ndcg(results)
+    return (
+        f"Default embedding NDCG@100 / best baseline NDCG@100 on held-out playlists = "
+        f"{default['ndcg100']:.3f} / {best:.3f} = **{default['ndcg100'] / best:.2f}x** (target >= 1.3x)."
+    )
 
 
 def write_report(
@@ -665,16 +658,23 @@ def write_report(
     out: Path,
     title: str,
     notes: Sequence[str] = (),
+    heldout: HeldOut | None = None,
 ) -> Path:
-    """reports/quality.md (table) and reports/quality.png (bar chart)."""
+    """reports/quality.md (tables) and reports/quality.png (bar chart of the headline table)."""
     out.mkdir(parents=True, exist_ok=True)
     best = best_baseline_ndcg(results) if any("baseline" in m.note for m, _ in results) else None
-    lines = [
-        f"# {title}",
+    lines = [f"# {title}", ""]
+    if heldout is not None:
+        lines += [*heldout_table(heldout.results, heldout.n_train, heldout.n_held, heldout.n_tracks), ""]
+        lines += [headline(heldout.results), ""]
+    lines += [
+        "## All playlists" if heldout is not None else "## Scores",
         "",
         f"{data.n:,} TidyTuesday tracks scored (embeddings fitted on the whole catalogue); "
         f"{len(data.playlists)} playlists with >= {MIN_PLAYLIST} tracks, {N_SEEDS} fixed seeds each, candidates ranked "
-        f"by max similarity (-squared L2) to a seed. Genre, subgenre and playlist ids are never model input.",
+        f"by max similarity (-squared L2) to a seed. Genre, subgenre and playlist ids are never model input. Rows "
+        "marked co-listing or default trained on most of these playlists' co-listings, so only the table above "
+        "compares them fairly.",
         "",
         markdown_table(results, best),
         "",
@@ -682,8 +682,12 @@ def write_report(
     ]
     path = out / "quality.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
-    bar_chart(results, out / "quality.png", title)
-    (out / "quality.json").write_text(json.dumps({m.name: r for m, r in results}, indent=1))
+    chart = heldout.results if heldout is not None else results
+    bar_chart(chart, out / "quality.png", title + (" (held-out playlists)" if heldout is not None else ""))
+    payload = {"all_playlists": {m.name: r for m, r in results}}
+    if heldout is not None:
+        payload["heldout_playlists"] = {m.name: r for m, r in heldout.results}
+    (out / "quality.json").write_text(json.dumps(payload, indent=1))
     return path
 
 
@@ -710,7 +714,9 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)"
     )
-    parser.add_argument("--no-finetune", action="store_true", help="skip the co-membership fine-tuning table")
+    parser.add_argument(
+        "--no-heldout", "--no-finetune", action="store_true", help="skip the held-out playlists table"
+    )
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -760,12 +766,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         return 2
     started = time.perf_counter()
     results = run_protocol(methods, data)
-    notes: list[str] = []
-    if not (args.no_finetune or args.only_artifact):
-        comparison = Comparison(use_cache=not args.no_cache, progress=not args.quiet)
-        held, n_train, n_held = heldout_results(catalog, data, methods, comparison)
-        notes = heldout_table(held, n_train, n_held)
-    path = write_report(results, data, args.out, "Embedding quality on TidyTuesday playlists", notes)
+    held = None if args.no_heldout else heldout_results(methods, data)
+    path = write_report(results, data, args.out, "Embedding quality on TidyTuesday playlists", heldout=held)
     print(path.read_text())
     print(
         f"scored {len(methods)} methods in {time.perf_counter() - started:.0f}s; chart: {args.out / 'quality.png'}"

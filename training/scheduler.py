@@ -156,6 +156,14 @@ class Retrainer:
 
     async def _run(self, reason: str) -> RunOutcome:
         device = paths.device()
+        stale = await self._with_store(
+            lambda s: s.fail_stale_runs(
+                self.cfg.timeout_s + 60.0,
+                "abandoned: the process that ran it stopped before it finished (e.g. a restart)",
+            )
+        )
+        if stale:
+            log.warning("marked %d abandoned training run(s) as failed", stale)
         record = await self._with_store(lambda s: s.record_training_run(device, reason))
         # Niced: on a small machine the bot's requests must win the CPU (SONGREC_TRAINING_NICE, default 10).
         nice = os.environ.get("SONGREC_TRAINING_NICE", "10")

@@ -1088,6 +1088,27 @@ class Store:
 
         return await self._write(job)
 
+    async def fail_stale_runs(self, older_than_s: float, reason: str) -> int:
+        """Mark 'running' rows started more than ``older_than_s`` ago as failed; returns how many.
+
+        A run whose parent died (a bot restart, a killed worker) is never finished by anyone; once it
+        is older than any run may live, it can only be dead.
+        """
+        age = v.finite_or_none(older_than_s, "older_than_s")
+        if age is None or age < 0:
+            raise InvalidInput(f"older_than_s must be a non-negative number, got {older_than_s!r}")
+
+        async def job(conn: Conn) -> int:
+            now = self._clock()
+            cursor = await conn.execute(
+                "UPDATE training_runs SET status = 'failed', finished_at = ?, reason = ? "
+                "WHERE status = 'running' AND started_at < ?",
+                (now, reason[:2000], now - age),
+            )
+            return int(cursor.rowcount or 0)
+
+        return await self._write(job)
+
     async def last_training_runs(self, limit: int = 10) -> list[TrainingRunRecord]:
         """Newest first."""
         n = v.positive_limit(limit)
