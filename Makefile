@@ -31,6 +31,9 @@ bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/train_cae.py
 	$(BIN)/python bench/index.py
+	$(BIN)/python bench/quality.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/cf.py
+	$(BIN)/python bench/classifier.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -625,8 +625,8 @@ def heldout_table(
         f"the default trains on the other playlists with every track of a held-out playlist removed. Every row "
         f"below is scored on the {n_held} held-out playlists with >= {MIN_PLAYLIST} tracks (same seeds, same "
         f"candidates: all TidyTuesday tracks), and its neighbour metrics on the {n_tracks:,} tracks listed in "
-        f"them, none of which the co-listing stage saw co-listed. The all-playlist table of {n_train} other "
-        "playlists below is kept for methods that never see playlists.",
+        f"them, none of which the co-listing stage saw co-listed ({n_train} playlists with >= {MIN_PLAYLIST} "
+        "tracks are on the training side). The all-playlist table below is kept for methods that never see playlists.",
         "",
         markdown_table(results, best),
     ]
