@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import hnswlib
@@ -138,6 +138,10 @@ class TrackIndex:
         qn = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         bn = base / np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-12)
         return 1.0 - qn @ bn.T
+
+    def with_ef(self, ef: int) -> TrackIndex:
+        """The same graph searched with a wider beam (only before it serves: the beam is shared)."""
+        return TrackIndex(self._index, self.vectors, replace(self.config, ef=ef))
 
     def recall_at(self, k: int = 10, sample: int = 1000, seed: int = 0) -> float:
         """Share of the exact k nearest neighbours the graph finds, on a sample of catalogue rows."""

@@ -81,3 +81,15 @@ def test_queries_from_many_threads(index: TrackIndex, vectors: np.ndarray) -> No
 def test_empty_input_is_refused() -> None:
     with pytest.raises(ValueError):
         TrackIndex.build(np.zeros((0, 4), np.float32), progress=False)
+
+
+def test_a_wider_beam_buys_recall_and_is_saved(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    hard = rng.normal(size=(4000, 64)).astype(np.float32)  # high intrinsic dimension: a thin graph misses
+    thin = TrackIndex.build(hard, IndexConfig(M=4, ef_construction=20, ef=10))
+    before = thin.recall_at(10, sample=300)
+    wide = thin.with_ef(400)
+    after = wide.recall_at(10, sample=300)
+    assert before < 0.9 and after > before + 0.1
+    wide.save(tmp_path / "idx")
+    assert TrackIndex.load(tmp_path / "idx").config.ef == 400
