@@ -153,8 +153,9 @@ class TrackIndex:
         truth = self.exact(queries, k)
         hits = 0
         for a, t in zip(approx, truth, strict=True):
-            # Ties at the boundary distance are equally correct answers.
-            cutoff = t.distances[-1] + 1e-6
+            # Ties at the boundary distance are equally correct answers; the tolerance is relative
+            # because hnswlib and the exact scan round float32 distances differently at large scales.
+            cutoff = t.distances[-1] * (1 + 1e-5) + 1e-6
             hits += min(k, int((a.distances <= cutoff).sum()))
         return hits / (k * len(rows))
 

@@ -93,3 +93,10 @@ def test_a_wider_beam_buys_recall_and_is_saved(tmp_path) -> None:
     assert before < 0.9 and after > before + 0.1
     wide.save(tmp_path / "idx")
     assert TrackIndex.load(tmp_path / "idx").config.ef == 400
+
+
+def test_recall_is_not_fooled_by_float_rounding_at_large_scales() -> None:
+    rng = np.random.default_rng(6)
+    big = (rng.normal(size=(2000, 32)) * 300).astype(np.float32)  # squared distances ~ 1e7
+    index = TrackIndex.build(big, IndexConfig(M=32, ef_construction=400, ef=2000))  # beam covers every row
+    assert index.recall_at(10, sample=200) == 1.0
