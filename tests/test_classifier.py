@@ -116,3 +116,21 @@ def test_predict_before_fit_and_wrong_width(trained: LikeClassifier) -> None:
         LikeClassifier(FAST).predict_proba(["a"], [[0.1, 0.2, 0.3]])
     with pytest.raises(ModelInputError, match="features"):
         trained.predict_proba(["loud"], [[0.1, 0.2]])
+
+
+def test_personal_boundaries_survive_many_users() -> None:
+    """Per-user parameters see 1/N of each batch's loss; a coupled L2 penalty used to win over that
+    signal once there were thousands of users and users fell back to the global boundary."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    n_users, per_user, n_feat = 8000, 40, 4
+    w = rng.normal(size=(n_users, n_feat))
+    users = np.repeat(np.arange(n_users), per_user)
+    x = rng.random((len(users), n_feat)).astype(np.float32)
+    y = (((x - 0.5) * w[users]).sum(axis=1) > 0).astype(np.float32)  # no global signal at all
+    train = np.tile(np.arange(per_user) < 30, n_users)
+    model = LikeClassifier(ClassifierConfig(epochs=8, batch_size=4096, seed=0, device="cpu"))
+    model.fit([str(u) for u in users[train]], x[train], y[train])
+    proba = model.predict_proba([str(u) for u in users[~train]], x[~train])
+    assert roc_auc_score(y[~train], proba) > 0.85  # 0.97 now; 0.61 with the coupled penalty

@@ -227,7 +227,9 @@ class LikeClassifier:
 
         t = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         tu, to, tp, ty, tw = t(u_idx), t(x_own), t(x_pop), t(labels), t(class_w)
-        opt = torch.optim.Adam(self._net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # Decoupled decay: a coupled L2 term reaches every user row each step while the data gradient
+        # of a row shrinks as 1/(all rows), so with thousands of users it erased personal boundaries.
+        opt = torch.optim.AdamW(self._net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
         self._net.train()
         loss_sum = 0.0
