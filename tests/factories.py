@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import random
 import string
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from songrec.catalog.schema import AUDIO_FEATURES
+
+if TYPE_CHECKING:
+    from training.text_embedding import TextConfig
 
 
 def track_id(rng: random.Random) -> str:
@@ -50,3 +56,18 @@ def make_catalog(n: int = 400, seed: int = 0, clusters: int = 4) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows)
+
+
+def small_text_config(genres_path: Path, **kw: object) -> TextConfig:
+    """A text branch small enough for unit tests: SVD-8 -> 8 -> 4, three epochs."""
+    from songrec.models.autoencoders import DeepAEConfig
+    from training.autoencoder import TrainConfig
+    from training.text_embedding import TextConfig
+
+    base = TextConfig(
+        svd_dim=8,
+        model=DeepAEConfig(encoder=(8,), latent=4),
+        train=TrainConfig(epochs=3, batch_size=64, patience=3),
+        genres_path=str(genres_path),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]

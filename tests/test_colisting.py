@@ -10,13 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from songrec.models.autoencoders import DeepAEConfig
-from tests.factories import make_catalog
+from tests.factories import make_catalog, small_text_config
 from training.autoencoder import TrainConfig
 from training.colisting import CoListingError, is_heldout, load_colistings, training_colistings
 from training.embedding import EmbeddingJob, build_embedding_artifact, fit_job
 from training.metric_learning import MetricConfig
-from training.text_embedding import TextConfig
 
 QUICK = TrainConfig(epochs=3, batch_size=64, patience=3)
 SMALL_METRIC = MetricConfig(hidden=16, dim=4, steps=40, batch=8)
@@ -43,12 +41,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def job(home: Path, **kw: object) -> EmbeddingJob:
-    text = TextConfig(
-        svd_dim=8,
-        model=DeepAEConfig(encoder=(8,), latent=4),
-        train=QUICK,
-        genres_path=str(home / "data_w_genres.csv"),
-    )
+    text = small_text_config(home / "data_w_genres.csv")
     base = EmbeddingJob(train=QUICK, text=text, text_weight=1.0, colisted=SMALL_METRIC, colisted_weight=2.0)
     return replace(base, **kw)  # type: ignore[arg-type]
 

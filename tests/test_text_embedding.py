@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from songrec.models.autoencoders import DeepAEConfig
-from tests.factories import make_catalog
+from tests.factories import make_catalog, small_text_config
 from training.autoencoder import TrainConfig
 from training.embedding import EmbeddingJob, build_embedding_artifact
 from training.fusion import Fusion, FusionError, block_scale, fuse
@@ -36,13 +34,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def small_config(home: Path, **kw: object) -> TextConfig:
-    base = TextConfig(
-        svd_dim=8,
-        model=DeepAEConfig(encoder=(8,), latent=4),
-        train=QUICK,
-        genres_path=str(home / "data_w_genres.csv"),
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return small_text_config(home / "data_w_genres.csv", **kw)
 
 
 def test_track_tokens_per_field() -> None:
