@@ -666,7 +666,8 @@ def write_report(
     lines = [f"# {title}", ""]
     if heldout is not None:
         lines += [*heldout_table(heldout.results, heldout.n_train, heldout.n_held, heldout.n_tracks), ""]
-        lines += [headline(heldout.results), ""]
+        summary = headline(heldout.results)
+        lines += [summary, ""] if summary else []
     lines += [
         "## All playlists" if heldout is not None else "## Scores",
         "",
