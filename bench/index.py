@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from report import write_report  # bench/ is on sys.path when a bench runs
 
-from songrec.engine import Engine
-from songrec.index import TrackIndex
+from songrec.content.engine import Engine
+from songrec.content.index import TrackIndex
 
 
 def torch_exact(base: torch.Tensor, queries: torch.Tensor, k: int) -> np.ndarray:

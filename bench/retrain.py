@@ -29,11 +29,11 @@ from report import write_report  # bench/ is on sys.path when a bench runs
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from songrec.engine import Engine  # noqa: E402
-from songrec.ranking import load_ranker  # noqa: E402
+from songrec.content.engine import Engine  # noqa: E402
+from songrec.domain import Store  # noqa: E402
+from songrec.models.ranker import load_ranker  # noqa: E402
 from songrec.service import Service, ServiceConfig  # noqa: E402
-from songrec.store import Store  # noqa: E402
-from tests.factories import make_catalog  # noqa: E402
+from tests.support.factories import make_catalog  # noqa: E402
 from training.autoencoder import TrainConfig  # noqa: E402
 from training.embedding import EmbeddingJob, build_embedding_artifact  # noqa: E402
 

@@ -24,7 +24,7 @@ from report import write_report  # bench/ is on sys.path when a bench runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from songrec import config as paths  # noqa: E402
+from songrec import settings as paths  # noqa: E402
 from songrec.service import Service, ServiceConfig  # noqa: E402
 
 LEVELS = (1, 50, 200)

@@ -14,9 +14,9 @@ from pathlib import Path
 from report import write_report  # bench/ is on sys.path when a bench runs
 
 from songrec.catalog import load_default_catalogue
-from songrec.config import device
-from songrec.features import FeaturePipeline
+from songrec.content.features import FeaturePipeline
 from songrec.models.autoencoders import ContractiveAutoencoder
+from songrec.settings import device
 from training.autoencoder import FAST, PAPER, train_autoencoder
 
 

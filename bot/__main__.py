@@ -1,4 +1,8 @@
-"""`python -m bot` runs the bot (what `songrec serve` starts); `python -m bot sync [--guild ID]` syncs commands."""
+"""`python -m bot` runs the bot the way `songrec serve` does; `python -m bot sync [--guild ID]` syncs commands.
+
+Serving needs the real service and the learning loop, which the composition root (songrec.cli.serve) wires
+together; this module only hands over to it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import argparse
 import asyncio
 import sys
 
-from bot.app import main, sync_commands
-from bot.errors import BotConfigError
+from bot.app import sync_commands
+from songrec.domain import BotConfigError
 
 
 def sync_main(argv: list[str]) -> int:
@@ -30,7 +34,9 @@ def run(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
-    return main(argv)
+    from songrec.cli.serve import main as serve_main
+
+    return serve_main(argv)
 
 
 if __name__ == "__main__":

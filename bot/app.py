@@ -1,7 +1,8 @@
 """The Discord bot: configuration, the Bot subclass, logging, and the `run_bot` / `sync_commands` entries.
 
-The bot is a thin layer over a `SongService`, passed in by the caller (the CLI opens the real service;
-tests pass a double), so nothing here touches models or SQL. Slash commands are synced only when asked
+The bot is a thin layer over a `SongService`, passed in already running by the caller (`songrec serve`,
+songrec.cli.serve, opens the real service and starts the learning loop beside it; tests pass a double),
+so nothing here touches models, SQL or training. Slash commands are synced only when asked
 (`songrec sync [--guild ID]`): syncing on every start gets rate limited and is slow to propagate.
 """
 
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,12 +20,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, observability
-from bot.errors import BotConfigError, WrongChannel
+from bot.errors import WrongChannel
 from bot.replies import report_error
-from bot.sharding import ShardConfig, shard_config
+from bot.sharding import ShardConfig
+from bot.sharding import from_settings as shard_settings
 from bot.views import DYNAMIC_ITEMS
+from songrec.domain import BotConfigError, GuildSettings, ServiceUnavailable, SettingsError
 from songrec.service.api import SongService
-from songrec.service.types import GuildSettings, ServiceUnavailable, SongrecError
+from songrec.settings import Settings, get_settings
 
 log = logging.getLogger("songrec.bot")
 
@@ -61,27 +62,21 @@ class BotConfig:
 
 
 def load_config(env: Mapping[str, str] | None = None) -> BotConfig:
-    """Read DISCORD_TOKEN and DEV_GUILD_ID; a clear BotConfigError when they are missing or malformed."""
-    env = os.environ if env is None else env
-    token = (env.get("DISCORD_TOKEN") or "").strip()
-    if not token:
+    """DISCORD_TOKEN, DEV_GUILD_ID and the shards, from the settings; a clear BotConfigError when they (or
+    any other songrec variable: the bot checks them all before it starts) are missing or malformed."""
+    try:
+        settings = get_settings() if env is None else Settings.from_env(env)
+    except SettingsError as exc:
+        raise BotConfigError(str(exc)) from exc
+    if not settings.discord_token:
         raise BotConfigError(_TOKEN_HELP)
-    guild_text = (env.get("DEV_GUILD_ID") or "").strip()
-    dev_guild_id: int | None = None
-    if guild_text:
-        if not (guild_text.isascii() and guild_text.isdigit()):
-            raise BotConfigError(
-                f"DEV_GUILD_ID must be a server id (digits only; right-click the server with Developer Mode on "
-                f"and choose Copy Server ID), not {guild_text[:40]!r}."
-            )
-        dev_guild_id = int(guild_text)
-    return BotConfig(token=token, dev_guild_id=dev_guild_id, shards=shard_config(env))
+    return BotConfig(settings.discord_token, settings.dev_guild_id, shards=shard_settings(settings))
 
 
 def setup_logging(level: int | str | None = None) -> None:
     """songrec's redacting one-line logging for every logger, discord.py's included (level: SONGREC_LOG_LEVEL,
     default INFO). discord.http stays at WARNING, to keep request noise out, unless DEBUG was asked for."""
-    from songrec.logging_setup import setup_logging as configure
+    from songrec.ops.logs import setup_logging as configure
 
     configure(level)
     quiet = logging.getLogger().getEffectiveLevel() > logging.DEBUG
@@ -262,70 +257,3 @@ async def sync_commands(
     names = [command.name for command in synced]
     log.info("synced %d commands%s: %s", len(names), f" to guild {guild_id}" if guild_id else "", names)
     return names
-
-
-async def _start_learning(service: Any) -> Any:
-    """The learning loop beside the bot: hot-swap promoted rankers, retrain on schedule (in subprocesses).
-
-    Kept on `service.learning` for /admin retrain. A failure here must not stop the bot from serving.
-    """
-    try:
-        from training.scheduler import start_embedded
-
-        learning = await start_embedded(service)
-    except Exception:
-        log.exception("the learning loop did not start; serving without retraining")
-        return None
-    service.learning = learning
-    return learning
-
-
-async def _open_service_and_run(config: BotConfig) -> None:
-    from songrec import config as paths
-    from songrec.metrics import start_from_env as start_metrics_from_env
-    from songrec.service import Service  # the real service, opened lazily (pandas, hnswlib)
-    from songrec.spotify import SpotifyClient, SpotifyConfig
-
-    metrics_server = start_metrics_from_env()  # SONGREC_METRICS_PORT; off by default
-    spotify_config = SpotifyConfig.from_env()  # optional: links outside the catalogue need it
-    spotify = SpotifyClient(spotify_config) if spotify_config.configured else None
-    try:
-        service = await Service.open(
-            db_path=paths.database_path(), artifacts=paths.artifacts_dir(), spotify=spotify
-        )
-        learning = await _start_learning(service)
-        try:
-            await run_bot(service, config=config)
-        finally:
-            if learning is not None:
-                await learning.stop()
-            await service.close()
-    finally:
-        if spotify is not None:
-            spotify.close()
-        if metrics_server is not None:
-            metrics_server.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.app`: check the configuration first (cheap, clear), then open the service and run.
-
-    Returns a process exit code; configuration problems print one actionable message, no traceback.
-    """
-    try:
-        config = load_config()
-        setup_logging()  # before the service opens, so its log lines are redacted and one-line too
-        asyncio.run(_open_service_and_run(config))
-    except BotConfigError as error:
-        print(f"songrec bot: {error}", file=sys.stderr)
-        return 2
-    except SongrecError as error:  # no trained model yet, database unusable: one sentence, no traceback
-        print(f"songrec bot: {error}", file=sys.stderr)
-        return 4 if "songrec train" in str(error) else 1
-    except KeyboardInterrupt:
-        return 0
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

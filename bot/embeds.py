@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import discord
 
-from songrec.service.types import (
+from songrec.domain import (
     FeedbackResult,
     GuildSettings,
     HistoryItem,

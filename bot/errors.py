@@ -7,15 +7,11 @@ import math
 
 from discord import app_commands
 
-from songrec.service.types import SongrecError
+from songrec.domain import SongrecError
 
 log = logging.getLogger("songrec.bot")
 
 GENERIC_APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-
-
-class BotConfigError(SongrecError):
-    """The bot cannot start as configured (e.g. DISCORD_TOKEN missing); the message says how to fix it."""
 
 
 class WrongChannel(app_commands.CheckFailure):
@@ -24,11 +20,6 @@ class WrongChannel(app_commands.CheckFailure):
     def __init__(self, channel_id: int) -> None:
         self.channel_id = channel_id
         super().__init__(f"On this server I take commands in <#{channel_id}>; see you there!")
-
-
-class NotInVoice(SongrecError):
-    def __init__(self) -> None:
-        super().__init__("Join a voice channel first, or start the session without `voice`.")
 
 
 def user_message(error: BaseException) -> tuple[str, bool]:

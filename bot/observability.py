@@ -8,7 +8,7 @@ from typing import Any
 import discord
 
 from bot.errors import is_unexpected
-from songrec.metrics import metrics
+from songrec.ops.metrics import metrics
 
 STARTED = "songrec_started_at"
 

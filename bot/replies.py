@@ -15,8 +15,8 @@ import discord
 
 from bot import embeds
 from bot.errors import is_unexpected, user_message
+from songrec.domain import Suggestion
 from songrec.service.api import SongService
-from songrec.service.types import Suggestion
 
 if TYPE_CHECKING:
     from bot.app import SongrecBot

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from songrec.artifacts import ArtifactError, ArtifactStore
+from songrec.content.artifacts import ArtifactStore
+from songrec.domain import ArtifactError
 
 
 def write(store: ArtifactStore, version: str, text: str) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fakes.bot_harness import (
+
+from tests.support.bot_harness import (
     World,
     bounded,
     custom_ids,
@@ -13,8 +14,8 @@ from fakes.bot_harness import (
     suggestion_messages,
     world,
 )
-from fakes.discord_server import EPHEMERAL, FakeDiscord
-from fakes.service_double import ServiceDouble
+from tests.support.discord_server import EPHEMERAL, FakeDiscord
+from tests.support.service_double import ServiceDouble
 
 
 async def _recommend(w: World, user: int, count: int = 2) -> list[dict]:

@@ -10,10 +10,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded, eventually, running_bot, suggestion_id, suggestion_messages, world
-from fakes.discord_server import EPHEMERAL, FakeDiscord
 
-from tests.service_env import open_service
+from tests.support.bot_harness import (
+    bounded,
+    eventually,
+    running_bot,
+    suggestion_id,
+    suggestion_messages,
+    world,
+)
+from tests.support.discord_server import EPHEMERAL, FakeDiscord
+from tests.support.service_env import ServiceOpener
 
 
 def live_votes(db: Path, user: int) -> list[tuple[str, int, str, int | None]]:
@@ -33,7 +40,7 @@ def posted_message_of(db: Path, sid: int) -> int | None:
 
 @bounded(60)
 async def test_recommend_like_by_button_and_reaction_in_the_database(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     db = tmp_path / "songrec.sqlite3"
     async with open_service(db) as service, world(monkeypatch, service) as w:
@@ -87,7 +94,7 @@ async def test_recommend_like_by_button_and_reaction_in_the_database(
 
 @bounded(60)
 async def test_a_click_after_a_restart_of_bot_and_service(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     db = tmp_path / "songrec.sqlite3"
     async with FakeDiscord() as fake:
@@ -112,7 +119,7 @@ async def test_a_click_after_a_restart_of_bot_and_service(
 
 @bounded(60)
 async def test_three_member_session_on_the_real_service(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     db = tmp_path / "songrec.sqlite3"
     async with open_service(db) as service, world(monkeypatch, service) as w:

@@ -6,7 +6,10 @@ import logging
 import re
 
 import pytest
-from fakes.bot_harness import (
+
+from bot.cogs.recommend import RECOMMEND_RATE
+from songrec.domain import Filters
+from tests.support.bot_harness import (
     all_text,
     bounded,
     custom_ids,
@@ -14,11 +17,8 @@ from fakes.bot_harness import (
     suggestion_messages,
     world,
 )
-from fakes.discord_server import EPHEMERAL, LOADING, FakeDiscord
-from fakes.service_double import HOSTILE_NAME, HUGE_NAME
-
-from bot.cogs.recommend import RECOMMEND_RATE
-from songrec.service.types import Filters
+from tests.support.discord_server import EPHEMERAL, LOADING, FakeDiscord
+from tests.support.service_double import HOSTILE_NAME, HUGE_NAME
 
 NO_MENTIONS = {"parse": []}
 

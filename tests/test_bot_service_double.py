@@ -1,28 +1,51 @@
-"""The bot tests' service double must stay interchangeable with the real service's Protocol."""
+"""The ServiceDouble's own test knobs, which the bot tests lean on: `calls` records every call,
+`failures` makes a method raise, `delays` slows it down, and the default catalogue has the hostile
+names the bot must escape. Whether the double *behaves* like the real Service (and has the Protocol's
+methods) is checked by tests/test_service_contract.py, which runs one suite against both."""
 
 from __future__ import annotations
 
-import inspect
+import asyncio
+import time
 
-from fakes.service_double import ServiceDouble
+import pytest
 
-from songrec.service.api import SongService
+from songrec.domain import ServiceUnavailable
+from tests.support.service_double import HOSTILE_NAME, HUGE_NAME, ServiceDouble
 
 
-def _protocol_methods() -> list[str]:
-    return [
-        name
-        for name, value in vars(SongService).items()
-        if inspect.iscoroutinefunction(value) and not name.startswith("_")
+async def test_calls_are_recorded_in_order_with_their_arguments() -> None:
+    double = ServiceDouble()
+    picks = await double.recommend(7, ["Thunder Road"], k=2, channel_id=9)
+    await double.like(7, suggestion_id=picks[0].id, source="button")
+    assert [name for name, _ in double.calls] == ["recommend", "like"]
+    assert double.calls_to("recommend") == [
+        {"user_id": 7, "seeds": ["Thunder Road"], "k": 2, "filters": None, "channel_id": 9}
     ]
+    assert double.calls_to("like")[0]["suggestion_id"] == picks[0].id
 
 
-def test_double_has_every_protocol_method_with_the_same_signature() -> None:
-    methods = _protocol_methods()
-    assert len(methods) >= 20
-    for name in methods:
-        expected = inspect.signature(getattr(SongService, name))
-        actual = inspect.signature(getattr(ServiceDouble, name))
-        assert inspect.iscoroutinefunction(getattr(ServiceDouble, name)), name
-        shape = [(p.name, p.kind, p.default) for p in expected.parameters.values()]
-        assert [(p.name, p.kind, p.default) for p in actual.parameters.values()] == shape, name
+async def test_failures_raise_and_are_still_recorded() -> None:
+    double = ServiceDouble()
+    double.failures["recommend"] = ServiceUnavailable("The song database is busy right now.")
+    with pytest.raises(ServiceUnavailable):
+        await double.recommend(7)
+    assert double.calls_to("recommend"), "a failed call is still a call"
+    del double.failures["recommend"]
+    assert await double.recommend(7, k=1)
+
+
+async def test_delays_slow_only_the_chosen_method() -> None:
+    double = ServiceDouble()
+    double.delays["recommend"] = 0.2
+    start = time.monotonic()
+    slow = asyncio.create_task(double.recommend(7, k=1))
+    assert await double.status()  # not held up by the slow call
+    assert time.monotonic() - start < 0.15
+    await slow
+    assert time.monotonic() - start >= 0.2
+
+
+def test_the_default_catalogue_carries_hostile_names() -> None:
+    names = {t.name for t in ServiceDouble().tracks.values()}
+    assert HOSTILE_NAME in names and HUGE_NAME in names

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from fakes.bot_harness import bounded, eventually, suggestion_id, suggestion_messages, world
-from fakes.discord_server import EPHEMERAL
 
 from bot.cogs.sessions import NEXT_RATE
+from tests.support.bot_harness import bounded, eventually, suggestion_id, suggestion_messages, world
+from tests.support.discord_server import EPHEMERAL
 
 
 @bounded(30)

@@ -6,12 +6,13 @@ import asyncio
 import logging
 
 import pytest
-from fakes.bot_harness import TOKEN, bounded, running_bot, world
-from fakes.discord_server import ADMIN_PERMISSIONS, EPHEMERAL, Channel, FakeDiscord
-from fakes.service_double import ServiceDouble
 
-from bot.app import BotConfig, load_config, main, run_bot, sync_commands
-from bot.errors import BotConfigError
+from bot.app import BotConfig, load_config, run_bot, sync_commands
+from songrec.cli.serve import main as serve_main
+from songrec.domain import BotConfigError
+from tests.support.bot_harness import TOKEN, bounded, running_bot, world
+from tests.support.discord_server import ADMIN_PERMISSIONS, EPHEMERAL, Channel, FakeDiscord
+from tests.support.service_double import ServiceDouble
 
 
 @bounded(20)
@@ -82,7 +83,7 @@ def test_missing_token_is_explained(
     with pytest.raises(BotConfigError, match="DISCORD_TOKEN is not set"):
         asyncio.run(asyncio.wait_for(run_bot(ServiceDouble()), 5))
 
-    assert main([]) == 2
+    assert serve_main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("songrec bot: DISCORD_TOKEN is not set") and "Traceback" not in err
 

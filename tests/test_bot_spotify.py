@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded, suggestion_id, suggestion_messages, world
-from fakes.discord_server import EPHEMERAL
 
+from songrec.content.engine import Engine
 from songrec.service import Service
 from songrec.spotify import SpotifyClient, SpotifyConfig
-from tests.service_env import engine
-from tests.spotify_env import (
+from tests.support.bot_harness import bounded, suggestion_id, suggestion_messages, world
+from tests.support.discord_server import EPHEMERAL
+from tests.support.spotify_env import (
     DEPRECATED,
     catalogue_track,
     mirrored_fake,
@@ -23,16 +23,12 @@ from tests.spotify_env import (
     spotify_config,
     store_login,
 )
-
-try:
-    from fakes.spotify_server import FakeSpotify
-except ModuleNotFoundError:  # pragma: no cover
-    from tests.fakes.spotify_server import FakeSpotify
+from tests.support.spotify_server import FakeSpotify
 
 
 @pytest.fixture
-def spotify() -> Iterator[FakeSpotify]:
-    server = mirrored_fake()
+def spotify(small_engine: Engine) -> Iterator[FakeSpotify]:
+    server = mirrored_fake(small_engine)
     try:
         yield server
     finally:
@@ -46,10 +42,14 @@ def cfg(spotify: FakeSpotify, tmp_path: Path) -> SpotifyConfig:
 
 
 @pytest.fixture
-async def service(cfg: SpotifyConfig, tmp_path: Path) -> AsyncIterator[Service]:
+async def service(
+    small_artifact: Path, small_engine: Engine, cfg: SpotifyConfig, tmp_path: Path
+) -> AsyncIterator[Service]:
     async with (
         SpotifyClient(cfg, timeout=5, max_attempts=3) as client,
-        open_spotify_service(tmp_path / "songrec.sqlite3", client) as svc,
+        open_spotify_service(
+            tmp_path / "songrec.sqlite3", client, artifacts=small_artifact, engine=small_engine
+        ) as svc,
     ):
         yield svc
 
@@ -72,9 +72,13 @@ async def picked_tracks(service: Service, messages: list[dict]) -> list[str]:  #
 
 @bounded(90)
 async def test_links_and_export_through_the_bot(
-    monkeypatch: pytest.MonkeyPatch, spotify: FakeSpotify, cfg: SpotifyConfig, service: Service
+    small_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    spotify: FakeSpotify,
+    cfg: SpotifyConfig,
+    service: Service,
 ) -> None:
-    eng = engine()
+    eng = small_engine
     _, _, artist = catalogue_track(eng, 4)
     unknown = spotify.add_track("A Song Nobody Catalogued", artist)
     async with world(monkeypatch, service) as w:
@@ -123,9 +127,13 @@ async def test_links_and_export_through_the_bot(
 
 @bounded(90)
 async def test_session_from_a_playlist_exported_at_the_end(
-    monkeypatch: pytest.MonkeyPatch, spotify: FakeSpotify, cfg: SpotifyConfig, service: Service
+    small_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    spotify: FakeSpotify,
+    cfg: SpotifyConfig,
+    service: Service,
 ) -> None:
-    eng = engine()
+    eng = small_engine
     known = [catalogue_track(eng, r)[0] for r in range(0, 24)]
     pid = spotify.add_playlist(
         "Saturday", [*known[:12], spotify.add_track("Not Ours", "Nobody"), *known[12:]]
@@ -165,10 +173,16 @@ async def test_session_from_a_playlist_exported_at_the_end(
 
 @bounded(90)
 async def test_without_spotify_the_bot_works_and_explains(
-    monkeypatch: pytest.MonkeyPatch, spotify: FakeSpotify, tmp_path: Path
+    small_artifact: Path,
+    small_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    spotify: FakeSpotify,
+    tmp_path: Path,
 ) -> None:
     async with (
-        open_spotify_service(tmp_path / "plain.sqlite3", None) as service,
+        open_spotify_service(
+            tmp_path / "plain.sqlite3", None, artifacts=small_artifact, engine=small_engine
+        ) as service,
         world(monkeypatch, service) as w,
     ):
         fake = w.fake

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from songrec.catalog import (
-    CatalogError,
     RowIssue,
     load_artist_genres,
     load_generic_csv,
@@ -21,6 +20,7 @@ from songrec.catalog import (
 )
 from songrec.catalog.loaders import detect_schema, parse_artist_list, split_artists
 from songrec.catalog.schema import COLUMNS
+from songrec.domain import CatalogError
 
 ID = "6f807x0ima9a1j3VPbc7VN"  # 22 chars
 ID2 = "0r7CVbZTWZgbTCYdfa2P31"

@@ -186,7 +186,7 @@ def test_parquet_round_trip(tmp_path) -> None:
 
 
 def test_external_parquet_without_columns_is_refused(tmp_path) -> None:
-    from songrec.catalog import CatalogError
+    from songrec.domain import CatalogError
 
     path = tmp_path / "x.parquet"
     pd.DataFrame({"a": [1]}).to_parquet(path)

@@ -16,15 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from songrec.catalog import (
-    CatalogDownloadError,
-    CatalogError,
-    CatalogNotFound,
-    load_default_catalogue,
-    save_catalogue,
-)
+from songrec.catalog import load_default_catalogue, save_catalogue
 from songrec.catalog import resolve as resolve_module
 from songrec.catalog.download import DEFAULT_SHA256, DEFAULT_URL
+from songrec.domain import CatalogDownloadError, CatalogError, CatalogNotFound
 
 HEADER = [
     "track_id",

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from songrec.chat import run_chat, stable_id, user_id_for
-from tests.service_env import artifact, open_service
+from songrec.cli.chat import run_chat, stable_id, user_id_for
+from tests.support.service_env import ServiceOpener
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ def test_user_ids_are_stable_and_positive() -> None:
     assert user_id_for(None) == user_id_for("")  # the OS user name
 
 
-async def test_chat_commands_against_the_real_service(tmp_path: Path) -> None:
+async def test_chat_commands_against_the_real_service(open_service: ServiceOpener, tmp_path: Path) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service:
         text = await _chat(
             service,
@@ -66,7 +66,7 @@ async def test_chat_commands_against_the_real_service(tmp_path: Path) -> None:
         assert "too long" in text and "couldn't find that song" in text
         assert "I don't know /frobnicate" in text and "/forget-me" in text and text.rstrip().endswith("Bye!")
         history = await service.history(77)
-        assert [h.value for h in history] == [-1, 1] and all(h.source == "command" for h in history)
+        assert [h.value for h in history] == [-1, 1] and all(h.source == "chat" for h in history)
 
         # /forget-me asks first: "n" keeps everything, "y" deletes it.
         text = await _chat(service, ["/forget-me", "n", "/forget-me", "y"])
@@ -76,10 +76,10 @@ async def test_chat_commands_against_the_real_service(tmp_path: Path) -> None:
         assert "songrec chat" in await _chat(service, [])
 
 
-def test_songrec_chat_subprocess(tmp_path: Path) -> None:
+def test_songrec_chat_subprocess(small_artifact: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / "artifacts").symlink_to(artifact(), target_is_directory=True)
+    (home / "artifacts").symlink_to(small_artifact, target_is_directory=True)
     env = {**os.environ, "SONGREC_HOME": str(home), "PYTHONPATH": str(REPO)}
     env.pop("SONGREC_DB", None)
     run = subprocess.run(

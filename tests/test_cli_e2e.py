@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from songrec.lookup import title_key
+from songrec.content.songkey import title_key
 
 SEEDS = [
     ("Ring Of Fire", "Johnny Cash"),

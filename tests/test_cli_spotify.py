@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from songrec import cli
-from songrec.chat import Chat, user_id_for
+from songrec.cli import main as cli
+from songrec.cli.chat import Chat, user_id_for
+from songrec.content.engine import Engine
 from songrec.spotify import SpotifyClient, SpotifyConfig
-from tests.service_env import artifact, engine
-from tests.spotify_env import (
+from tests.support.spotify_env import (
     DEPRECATED,
     catalogue_track,
     mirrored_fake,
@@ -28,18 +28,14 @@ from tests.spotify_env import (
     spotify_env,
     store_login,
 )
-
-try:
-    from fakes.spotify_server import FakeSpotify
-except ModuleNotFoundError:  # pragma: no cover
-    from tests.fakes.spotify_server import FakeSpotify
+from tests.support.spotify_server import FakeSpotify
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSpotify]:
-    server = mirrored_fake()
+def fake(small_engine: Engine) -> Iterator[FakeSpotify]:
+    server = mirrored_fake(small_engine)
     try:
         yield server
     finally:
@@ -48,11 +44,11 @@ def fake() -> Iterator[FakeSpotify]:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(small_artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A SONGREC_HOME whose artifacts are the small test artifact (linked, not copied)."""
     root = tmp_path / "home"
     root.mkdir()
-    (root / "artifacts").symlink_to(artifact(), target_is_directory=True)
+    (root / "artifacts").symlink_to(small_artifact, target_is_directory=True)
     monkeypatch.setenv("SONGREC_HOME", str(root))
     monkeypatch.delenv("SONGREC_DB", raising=False)
     for name in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_TOKEN_CACHE"):
@@ -82,9 +78,13 @@ def suggested(home: Path, user: str) -> list[str]:
 
 
 def test_import_then_export_a_playlist(
-    fake: FakeSpotify, home: Path, with_spotify: SpotifyConfig, capsys: pytest.CaptureFixture[str]
+    small_engine: Engine,
+    fake: FakeSpotify,
+    home: Path,
+    with_spotify: SpotifyConfig,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    eng = engine()
+    eng = small_engine
     known = [catalogue_track(eng, r) for r in range(10, 16)]
     stranger = fake.add_track("Song Nobody Has", "Unsigned Band")
     pid = fake.add_playlist("Gym", [known[0][0], stranger, *[k[0] for k in known[1:]]])
@@ -111,9 +111,13 @@ def test_import_then_export_a_playlist(
 
 
 def test_unavailable_playlist_and_expired_login_are_explained(
-    fake: FakeSpotify, home: Path, with_spotify: SpotifyConfig, capsys: pytest.CaptureFixture[str]
+    small_engine: Engine,
+    fake: FakeSpotify,
+    home: Path,
+    with_spotify: SpotifyConfig,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pid = fake.add_playlist("Discover Weekly", [catalogue_track(engine(), 1)[0]], editorial=True)
+    pid = fake.add_playlist("Discover Weekly", [catalogue_track(small_engine, 1)[0]], editorial=True)
     code, out, err = songrec(capsys, "import-playlist", f"spotify:playlist:{pid}", "--user", "bo")
     assert code == cli.EXIT_INPUT and "Spotify-made playlists" in err and "Traceback" not in err
 
@@ -122,7 +126,7 @@ def test_unavailable_playlist_and_expired_login_are_explained(
     code, out, err = songrec(capsys, "export-playlist", "--user", "bo")
     assert code == cli.EXIT_INPUT and "nothing to export yet" in err
 
-    good = fake.add_playlist("Mine", [catalogue_track(engine(), r)[0] for r in (2, 3)])
+    good = fake.add_playlist("Mine", [catalogue_track(small_engine, r)[0] for r in (2, 3)])
     assert songrec(capsys, "import-playlist", good, "--user", "bo", "-k", "2")[0] == 0
     store_login(fake, with_spotify, expired=True)
     fake.revoke_refresh_tokens()
@@ -143,7 +147,9 @@ def test_without_spotify_credentials_the_commands_say_how(
     assert fake.requests == []
 
 
-async def test_chat_import_and_export(fake: FakeSpotify, tmp_path: Path) -> None:
+async def test_chat_import_and_export(
+    small_artifact: Path, small_engine: Engine, fake: FakeSpotify, tmp_path: Path
+) -> None:
     cfg = SpotifyConfig(
         client_id=fake.client_id,
         client_secret=fake.client_secret,
@@ -151,7 +157,7 @@ async def test_chat_import_and_export(fake: FakeSpotify, tmp_path: Path) -> None
         api_prefix=fake.api_prefix,
         accounts_url=fake.accounts_url,
     )
-    known = [catalogue_track(engine(), r)[0] for r in range(30, 36)]
+    known = [catalogue_track(small_engine, r)[0] for r in range(30, 36)]
     pid = fake.add_playlist("Chill", known)
     out = io.StringIO()
 
@@ -160,7 +166,9 @@ async def test_chat_import_and_export(fake: FakeSpotify, tmp_path: Path) -> None
 
     async with (
         SpotifyClient(cfg, timeout=5) as client,
-        open_spotify_service(tmp_path / "chat.sqlite3", client) as service,
+        open_spotify_service(
+            tmp_path / "chat.sqlite3", client, artifacts=small_artifact, engine=small_engine
+        ) as service,
     ):
         chat = Chat(service, user_id_for("cy"), out, no)
         await chat.handle(f"/import https://open.spotify.com/playlist/{pid}")
@@ -179,9 +187,13 @@ async def test_chat_import_and_export(fake: FakeSpotify, tmp_path: Path) -> None
 
 
 def test_recommend_takes_spotify_links_outside_the_catalogue(
-    fake: FakeSpotify, home: Path, with_spotify: SpotifyConfig, capsys: pytest.CaptureFixture[str]
+    small_engine: Engine,
+    fake: FakeSpotify,
+    home: Path,
+    with_spotify: SpotifyConfig,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    eng = engine()
+    eng = small_engine
     _, name, artist = catalogue_track(eng, 75)
     other_release = fake.add_track(name, artist, album=f"{name} (Live at Home)")
     code, out, err = songrec(capsys, "recommend", f"spotify:track:{other_release}", "-k", "3")

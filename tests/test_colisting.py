@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.factories import make_catalog, small_text_config
+from tests.support.factories import make_catalog, small_text_config
 from training.autoencoder import TrainConfig
 from training.colisting import CoListingError, is_heldout, load_colistings, training_colistings
 from training.embedding import EmbeddingJob, build_embedding_artifact, fit_job
@@ -82,7 +82,7 @@ def test_no_overlap_and_missing_file_are_reported(tmp_path: Path, caplog: pytest
 
 
 def test_default_job_fuses_the_colisting_block_and_records_it(home: Path) -> None:
-    from songrec.engine import Engine
+    from songrec.content.engine import Engine
 
     catalog = make_catalog(n=240)
     playlists = home / "songs.csv"

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from songrec import cli
-from songrec.artifacts import ArtifactStore, new_version
-from songrec.engine import EMBEDDING_KIND, Engine
-from songrec.index import TrackIndex
+from songrec.cli import main as cli
+from songrec.content.artifacts import ArtifactStore, new_version
+from songrec.content.engine import EMBEDDING_KIND, Engine
+from songrec.content.index import TrackIndex
+from songrec.domain import ServiceUnavailable
 from songrec.service import Service, ServiceConfig
-from songrec.service.types import ServiceUnavailable
-from tests.factories import make_catalog
-from tests.hostile_check import logging_restored
-from tests.service_env import artifact
+from tests.support.factories import make_catalog
+from tests.support.hostile_check import logging_restored
 
 CONFIG = ServiceConfig(seed=0, cpu_workers=2)
 
@@ -33,10 +32,10 @@ def _restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(small_artifact: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A SONGREC_HOME whose artifacts are a private copy of the small test artifact."""
     home = tmp_path / "home"
-    shutil.copytree(artifact(), home / "artifacts", symlinks=True)
+    shutil.copytree(small_artifact, home / "artifacts", symlinks=True)
     monkeypatch.setenv("SONGREC_HOME", str(home))
     monkeypatch.delenv("SONGREC_DB", raising=False)
     return home

@@ -11,12 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded, world
-from fakes.discord_server import EPHEMERAL
 
+from songrec.domain import ServiceUnavailable
 from songrec.service.errors import BUSY
-from songrec.service.types import ServiceUnavailable
-from tests.service_env import open_service
+from tests.support.bot_harness import bounded, world
+from tests.support.discord_server import EPHEMERAL
+from tests.support.service_env import ServiceOpener
 
 USER = 5150
 LOCKER = textwrap.dedent(
@@ -54,7 +54,9 @@ def feedback_rows(db: Path) -> int:
 
 
 @pytest.mark.timeout(60)
-async def test_locked_database_retries_then_says_busy_then_recovers(tmp_path: Path) -> None:
+async def test_locked_database_retries_then_says_busy_then_recovers(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
     db = tmp_path / "songrec.sqlite3"
     async with open_service(db, busy_deadline_s=0.6) as service:
         shown = await service.recommend(USER, ["Song 12"], k=2)
@@ -74,7 +76,9 @@ async def test_locked_database_retries_then_says_busy_then_recovers(tmp_path: Pa
 
 
 @bounded(60)
-async def test_the_user_hears_busy_in_discord(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_the_user_hears_busy_in_discord(
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     db = tmp_path / "songrec.sqlite3"
     async with open_service(db, busy_deadline_s=0.6) as service, world(monkeypatch, service) as w:
         ix = await w.fake.slash(w.alice, "recommend", song="Song 12", count=1)

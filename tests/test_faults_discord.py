@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded, eventually, suggestion_id, suggestion_messages, world
 
-from tests.service_env import open_service
+from tests.support.bot_harness import bounded, eventually, suggestion_id, suggestion_messages, world
+from tests.support.service_env import ServiceOpener
 
 
 def live_votes(db: Path, user: int) -> list[tuple[int, int | None]]:
@@ -22,7 +22,7 @@ def live_votes(db: Path, user: int) -> list[tuple[int, int | None]]:
 
 @bounded(60)
 async def test_429s_are_retried_and_the_command_still_succeeds(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service, world(monkeypatch, service) as w:
         fake = w.fake
@@ -48,7 +48,7 @@ async def test_429s_are_retried_and_the_command_still_succeeds(
 
 @bounded(60)
 async def test_gateway_reconnect_resumes_and_later_interactions_work(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service, world(monkeypatch, service) as w:
         fake = w.fake
@@ -70,7 +70,10 @@ async def test_gateway_reconnect_resumes_and_later_interactions_work(
 
 @bounded(60)
 async def test_reaction_on_a_deleted_message(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    open_service: ServiceOpener,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     db = tmp_path / "db.sqlite3"
     caplog.set_level(logging.WARNING)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songrec.features import N_BASE_FEATURES, FeatureConfig, FeaturePipeline
-from tests.factories import make_catalog
+from songrec.content.features import N_BASE_FEATURES, FeatureConfig, FeaturePipeline
+from tests.support.factories import make_catalog
 
 
 def test_pipeline_gives_the_papers_26_inputs_in_unit_range() -> None:

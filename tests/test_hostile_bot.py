@@ -8,22 +8,20 @@ received must be escaped, within Discord's limits, and sent with allowed_mention
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.bot_harness import all_text, bounded, running_bot
-from fakes.discord_server import EPHEMERAL, FakeDiscord, FakeInteraction
 
-from songrec.engine import Engine
+from songrec.content.engine import Engine
 from songrec.service import Service, ServiceConfig
-from tests.factories import make_catalog
-from tests.hostile_check import row_counts
-from tests.hostile_inputs import MARKDOWN_AND_MENTIONS, Hostile, hostile_texts, sample
+from tests.support.bot_harness import all_text, bounded, running_bot
+from tests.support.discord_server import EPHEMERAL, FakeDiscord, FakeInteraction
+from tests.support.factories import make_catalog
+from tests.support.hostile_check import row_counts
+from tests.support.hostile_inputs import MARKDOWN_AND_MENTIONS, Hostile, hostile_texts, sample
 
 N_TRACKS = 200
 FAKE_MENTION = "<@123456789012345678>"
@@ -47,9 +45,10 @@ def _utf8(text: str) -> bool:
     return True
 
 
-@functools.cache
-def hostile_artifact() -> tuple[Path, tuple[str, ...]]:
-    """A small real artifact whose first rows carry hostile names and artists, and are the most popular."""
+@pytest.fixture(scope="module")
+def hostile_artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, ...]]:
+    """(root, hostile track ids): a small real artifact whose first rows carry hostile names and
+    artists, and are the most popular."""
     from training.autoencoder import TrainConfig
     from training.embedding import EmbeddingJob, build_embedding_artifact
 
@@ -60,14 +59,13 @@ def hostile_artifact() -> tuple[Path, tuple[str, ...]]:
         frame.at[i, "popularity"] = 100.0  # cold start shows popular tracks: these
         if i % 3 == 0:
             frame.at[i, "artists"] = HOSTILE_ARTISTS[i % len(HOSTILE_ARTISTS)]
-    root = Path(tempfile.mkdtemp(prefix="hostile-artifact-"))
+    root = tmp_path_factory.mktemp("hostile-artifact")
     build_embedding_artifact(frame, root, EmbeddingJob(train=TrainConfig(epochs=3, seed=0)), progress=False)
     return root, tuple(frame["track_id"].iloc[: len(names)])
 
 
 @contextlib.asynccontextmanager
-async def hostile_service(db: Path) -> AsyncIterator[Service]:
-    root, _ = hostile_artifact()
+async def hostile_service(db: Path, root: Path) -> AsyncIterator[Service]:
     service = await Service.open(
         db_path=db, artifacts=root, engine=Engine.load(root), config=ServiceConfig(seed=0, cpu_workers=2)
     )
@@ -109,12 +107,12 @@ async def answered(fake: FakeDiscord, ix: FakeInteraction, count: int = 1) -> li
 @pytest.mark.timeout(150)
 @bounded(140)
 async def test_hostile_names_and_inputs_through_the_bot(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hostile_artifact: tuple[Path, tuple[str, ...]]
 ) -> None:
-    _, hostile_ids = hostile_artifact()
+    root, hostile_ids = hostile_artifact
     db = tmp_path / "songrec.sqlite3"
     texts: list[Hostile] = sample(hostile_texts(), 12)
-    async with hostile_service(db) as service, FakeDiscord() as fake:
+    async with hostile_service(db, root) as service, FakeDiscord() as fake:
         fake.patch(monkeypatch)
         users: list[int] = []
 

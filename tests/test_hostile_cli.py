@@ -1,6 +1,6 @@
 """The hostile corpus through the `songrec` command: recommend, playlist and chat lines.
 
-The bulk runs in process (the real `songrec.cli.main` and `songrec.chat.Chat` on the real small artifact
+The bulk runs in process (the real `songrec.cli.main` and `songrec.cli.chat.Chat` on the real small artifact
 and a real database); a sample goes through real subprocesses, the way a user's shell runs them.
 """
 
@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from songrec import cli
-from songrec.chat import Chat
-from tests.hostile_check import clear_message_problem, logging_restored, row_counts
-from tests.hostile_inputs import KNOWN_TITLE, Hostile, hostile_texts, sample
-from tests.service_env import artifact, engine, open_service
+from songrec.cli import main as cli
+from songrec.cli.chat import Chat
+from songrec.content.engine import Engine
+from tests.support.hostile_check import clear_message_problem, logging_restored, row_counts
+from tests.support.hostile_inputs import KNOWN_TITLE, Hostile, hostile_texts, sample
+from tests.support.service_env import ServiceOpener
 
 EXIT_CODES = {cli.EXIT_OK, cli.EXIT_INPUT, cli.EXIT_NOT_FOUND}
 GENERIC_FAILURE = "Something went wrong"  # chat's answer to an unexpected exception: a bug here
@@ -61,9 +62,12 @@ def check_cli_answer(item: Hostile, code: int, out: str, err: str) -> list[str]:
 
 @pytest.mark.timeout(180)
 def test_recommend_and_playlist_in_process(
-    corpus: list[Hostile], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    small_engine: Engine,
+    corpus: list[Hostile],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    loaded = engine()
+    loaded = small_engine
     monkeypatch.setattr(cli, "load_engine", lambda: loaded)  # the same engine Engine.load gives, loaded once
     problems: list[str] = []
     refused = 0
@@ -92,7 +96,9 @@ def test_recommend_and_playlist_in_process(
 
 
 @pytest.mark.timeout(180)
-async def test_chat_lines_in_process(corpus: list[Hostile], tmp_path: Path) -> None:
+async def test_chat_lines_in_process(
+    open_service: ServiceOpener, corpus: list[Hostile], tmp_path: Path
+) -> None:
     db = tmp_path / "chat.sqlite3"
     problems: list[str] = []
     async with open_service(db) as service:
@@ -131,9 +137,9 @@ def _argv_safe(text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cli_home(small_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("hostile-cli-home")
-    (home / "artifacts").symlink_to(artifact(), target_is_directory=True)
+    (home / "artifacts").symlink_to(small_artifact, target_is_directory=True)
     return home
 
 

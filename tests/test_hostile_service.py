@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from songrec.service.types import Filters
-from tests.hostile_check import Findings, row_counts
-from tests.hostile_inputs import Hostile, hostile_counts, hostile_ids, hostile_texts
-from tests.service_env import open_service
+from songrec.domain import Filters
+from tests.support.hostile_check import Findings, row_counts
+from tests.support.hostile_inputs import Hostile, hostile_counts, hostile_ids, hostile_texts
+from tests.support.service_env import ServiceOpener
 
 USER, OTHER = 4242, 4343
 GUILD, CHANNEL = 777, 888
@@ -37,7 +37,7 @@ def _well_formed(suggestions: Any) -> bool:
 
 @pytest.mark.timeout(180)
 async def test_seed_texts_through_recommend_like_dislike_and_undo(
-    tmp_path: Path, corpus: list[Hostile]
+    open_service: ServiceOpener, tmp_path: Path, corpus: list[Hostile]
 ) -> None:
     db = tmp_path / "hostile.sqlite3"
     found = Findings()
@@ -77,7 +77,9 @@ async def test_seed_texts_through_recommend_like_dislike_and_undo(
 
 
 @pytest.mark.timeout(180)
-async def test_autocomplete_sessions_and_settings(tmp_path: Path, corpus: list[Hostile]) -> None:
+async def test_autocomplete_sessions_and_settings(
+    open_service: ServiceOpener, tmp_path: Path, corpus: list[Hostile]
+) -> None:
     db = tmp_path / "hostile.sqlite3"
     found = Findings()
     async with open_service(db) as service:
@@ -111,7 +113,7 @@ async def test_autocomplete_sessions_and_settings(tmp_path: Path, corpus: list[H
 
 
 @pytest.mark.timeout(120)
-async def test_hostile_ids_counts_and_filters(tmp_path: Path) -> None:
+async def test_hostile_ids_counts_and_filters(open_service: ServiceOpener, tmp_path: Path) -> None:
     db = tmp_path / "hostile.sqlite3"
     found = Findings()
     async with open_service(db) as service:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songrec.index import IndexConfig, TrackIndex
+from songrec.content.index import IndexConfig, TrackIndex
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from songrec.artifacts import ArtifactStore
-from songrec.ranking import RANKER_KIND
-from tests import ranker_env, service_env
-from tests.service_env import open_service
+from songrec.content.artifacts import ArtifactStore
+from songrec.content.engine import Engine
+from songrec.models.ranker import RANKER_KIND
+from tests.support import ranker_env
+from tests.support.service_env import ServiceOpener
 from training.scheduler import ScheduleConfig, start_embedded
 
 pytestmark = pytest.mark.timeout(300)
@@ -30,10 +31,12 @@ async def _wait(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-d
     return predicate()
 
 
-async def test_feedback_threshold_triggers_a_run_that_is_hot_swapped_in(tmp_path: Path) -> None:
-    root = ranker_env.fresh_root(tmp_path)
+async def test_feedback_threshold_triggers_a_run_that_is_hot_swapped_in(
+    open_service: ServiceOpener, small_artifact: Path, small_engine: Engine, tmp_path: Path
+) -> None:
+    root = ranker_env.fresh_root(tmp_path, small_artifact)
     db = tmp_path / "songrec.sqlite3"
-    votes = ranker_env.planted_votes(service_env.engine(), USERS)
+    votes = ranker_env.planted_votes(small_engine, USERS)
     threshold = len(votes) - 100
     cfg = ScheduleConfig(
         interval_s=3600.0, check_s=0.5, min_new_feedback=threshold, job_args=tuple(ranker_env.fast_args())

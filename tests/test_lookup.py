@@ -3,8 +3,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from songrec.lookup import Ambiguous, InvalidQuery, NotInCatalogue, TitleIndex, normalise, title_key
-from tests.factories import make_catalog
+from songrec.content.lookup import Query, TitleIndex
+from songrec.content.songkey import normalise, title_key
+from songrec.domain import AmbiguousTrack, InvalidInput, TrackNotFound
+from tests.support.factories import make_catalog
 
 SPECIAL = [
     ("6YffUZJ2R06kyxyK6onezL", "Ring Of Fire", ["Johnny Cash"], 59.0),
@@ -54,9 +56,10 @@ def test_exact_title_with_and_without_artist(titles: TitleIndex) -> None:
 
 
 def test_close_calls_are_ambiguous(titles: TitleIndex) -> None:
-    with pytest.raises(Ambiguous) as info:
+    with pytest.raises(AmbiguousTrack) as info:
         titles.resolve("Hello")
-    assert {titles.artists[r] for r in info.value.rows} == {"adele", "lionel richie"}
+    assert {t.artists for t in info.value.candidates} == {("Adele",), ("Lionel Richie",)}
+    assert info.value.query == "Hello"
 
 
 def test_typos_accents_and_decorations(titles: TitleIndex) -> None:
@@ -70,25 +73,34 @@ def test_ids_and_links(titles: TitleIndex) -> None:
     assert titles.resolve("0sf12qNH5qcw8qpgymFOqD") == row
     assert titles.resolve("https://open.spotify.com/intl-de/track/0sf12qNH5qcw8qpgymFOqD?si=abc") == row
     assert titles.resolve("spotify:track:0sf12qNH5qcw8qpgymFOqD") == row
-    with pytest.raises(NotInCatalogue) as info:
+    with pytest.raises(TrackNotFound) as info:
         titles.resolve("https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC")
     assert info.value.spotify_id == "4uLU6hMCjMI75M1A2tKUQC"
-    with pytest.raises(InvalidQuery, match="malformed"):
+    with pytest.raises(InvalidInput, match="malformed"):
         titles.resolve("https://open.spotify.com/track/123")
-    with pytest.raises(InvalidQuery, match="album"):
+    with pytest.raises(InvalidInput, match="album"):
         titles.resolve("https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC")
+    # A link parsed once upstream (the service's seeds) resolves the same way without parsing again.
+    parsed = Query.parse(" https://open.spotify.com/track/0sf12qNH5qcw8qpgymFOqD ")
+    assert parsed.link is not None and parsed.collection is None
+    assert titles.resolve(parsed) == row
+    album = Query.parse("https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC")
+    assert album.collection is not None and album.collection.kind == "album"
+    assert Query.parse("Blinding Lights").link is None and Query.parse("Blinding Lights").broken is None
+    assert Query.parse("https://open.spotify.com/track/123").broken is not None
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "!!!", "\u200b\u200f"])
 def test_bad_queries_are_explained(titles: TitleIndex, text: str) -> None:
-    with pytest.raises((InvalidQuery, NotInCatalogue)):
+    with pytest.raises((InvalidInput, TrackNotFound)):
         titles.resolve(text)
 
 
 def test_unknown_song_offers_closest(titles: TitleIndex) -> None:
-    with pytest.raises(NotInCatalogue) as info:
+    with pytest.raises(TrackNotFound) as info:
         titles.resolve("Song 1234567", "Nobody")
-    assert "not in the catalogue" in str(info.value)
+    assert "couldn't find that song in the catalogue" in str(info.value)
+    assert info.value.spotify_id is None and info.value.query == "Song 1234567"
 
 
 def test_autocomplete_prefers_prefix_and_popularity(titles: TitleIndex) -> None:

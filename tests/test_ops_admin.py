@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.bot_harness import bounded, world
-from fakes.discord_server import ADMIN_PERMISSIONS, EPHEMERAL
 
-from songrec import cli
-from songrec.artifacts import ArtifactStore, new_version
-from songrec.engine import EMBEDDING_KIND
+from songrec.cli import main as cli
+from songrec.content.artifacts import ArtifactStore, new_version
+from songrec.content.engine import EMBEDDING_KIND
 from songrec.service import Service, ServiceConfig
-from tests.hostile_check import logging_restored
-from tests.service_env import artifact, open_service
+from songrec.store.sqlite.migrations import discover
+from tests.support.bot_harness import bounded, world
+from tests.support.discord_server import ADMIN_PERMISSIONS, EPHEMERAL
+from tests.support.hostile_check import logging_restored
+from tests.support.service_env import ServiceOpener
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,7 @@ def guild_settings_rows(db: Path) -> int:
 
 @bounded(60)
 async def test_admin_status_for_managers_and_the_owner_only(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     db = tmp_path / "db.sqlite3"
     async with open_service(db) as service, world(monkeypatch, service) as w:
@@ -84,10 +85,10 @@ async def test_admin_status_for_managers_and_the_owner_only(
 
 @bounded(60)
 async def test_admin_status_warns_when_serving_the_last_good_version(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    small_artifact: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     root = tmp_path / "artifacts"
-    shutil.copytree(artifact(), root)
+    shutil.copytree(small_artifact, root)
     store = ArtifactStore(root, EMBEDDING_KIND)
     good = store.current_version()
     assert good is not None
@@ -113,11 +114,15 @@ async def test_admin_status_warns_when_serving_the_last_good_version(
 
 
 async def test_cli_status_lists_training_runs_and_the_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    open_service: ServiceOpener,
+    small_artifact: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / "artifacts").symlink_to(artifact(), target_is_directory=True)
+    (home / "artifacts").symlink_to(small_artifact, target_is_directory=True)
     monkeypatch.setenv("SONGREC_HOME", str(home))
     monkeypatch.delenv("SONGREC_DB", raising=False)
 
@@ -141,6 +146,6 @@ async def test_cli_status_lists_training_runs_and_the_database(
     out = capsys.readouterr().out
     assert code == cli.EXIT_OK
     assert "embedding: 1 version(s)" in out and "catalogue 602 tracks" in out and "index recall@10" in out
-    assert "schema version 1" in out and "KiB" in out
+    assert f"schema version {discover()[-1].version}" in out and "KiB" in out
     assert f"training run {second.id}: succeeded, promoted" in out and "artifact v-test" in out
     assert f"training run {first.id}: failed" in out

@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import bot_harness
-from fakes.bot_harness import bounded, running_bot
-from fakes.discord_server import FakeDiscord
-from fakes.service_double import ServiceDouble
-from fakes.spotify_server import seeded_fake
 
 from bot.app import BotConfig
-from songrec.logging_setup import REDACTED, redact, register_secret, setup_logging
+from songrec.ops.logs import REDACTED, redact, register_secret, setup_logging
 from songrec.spotify import SpotifyClient, SpotifyConfig
+from tests.support import bot_harness
+from tests.support.bot_harness import bounded, running_bot
+from tests.support.discord_server import FakeDiscord
+from tests.support.service_double import ServiceDouble
+from tests.support.spotify_server import seeded_fake
 
 DISCORD_SECRET = "MTEyMzQ1Njc4OTAxMjM0NTY3OA.GhIjKl.abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
 SPOTIFY_SECRET = "spotify-client-secret-0123456789"

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded, suggestion_id, suggestion_messages, world
 from prometheus_client.parser import text_string_to_metric_families
 
-from songrec import metrics as songrec_metrics
-from songrec.metrics import MetricsServer, MetricsUnavailable, start_from_env
-from tests.service_env import open_service
+from songrec.domain import MetricsUnavailable
+from songrec.ops import metrics as songrec_metrics
+from songrec.ops.metrics import MetricsServer, start_from_env
+from tests.support.bot_harness import bounded, suggestion_id, suggestion_messages, world
+from tests.support.service_env import ServiceOpener
 
 
 @pytest.fixture
@@ -51,8 +52,8 @@ def test_off_by_default_and_prometheus_imported_lazily() -> None:
     with pytest.raises(MetricsUnavailable, match="port number"):
         start_from_env({"SONGREC_METRICS_PORT": "٣"})
     code = (
-        "import sys, songrec.metrics, bot.app, bot.observability\n"
-        "songrec.metrics.metrics().command('x', 1.0, 'ok')\n"
+        "import sys, songrec.ops.metrics, bot.app, bot.observability\n"
+        "songrec.ops.metrics.metrics().command('x', 1.0, 'ok')\n"
         "assert 'prometheus_client' not in sys.modules, 'imported without being asked for'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -66,7 +67,7 @@ def test_a_busy_port_is_a_clear_error(server: MetricsServer) -> None:
 
 @bounded(60)
 async def test_scrape_shows_latency_errors_and_feedback(
-    server: MetricsServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, server: MetricsServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service, world(monkeypatch, service) as w:
         fake = w.fake

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from discord.ext import commands
-from fakes.bot_harness import STEP_TIMEOUT_S, TOKEN, bounded
-from fakes.discord_server import FakeDiscord
-from fakes.service_double import ServiceDouble
 
 from bot.app import BotConfig, ShardedSongrecBot, SongrecBot, load_config, make_bot
-from bot.errors import BotConfigError
 from bot.sharding import ShardConfig, shard_config
+from songrec.domain import BotConfigError
+from tests.support.bot_harness import STEP_TIMEOUT_S, TOKEN, bounded
+from tests.support.discord_server import FakeDiscord
+from tests.support.service_double import ServiceDouble
 
 
 def test_shard_config_from_the_environment() -> None:

@@ -9,18 +9,16 @@ import pandas as pd
 import pytest
 import torch
 
-from songrec.features import FeatureConfig, FeaturePipeline
-from tests.factories import make_catalog
+from songrec.content.features import FeatureConfig, FeaturePipeline
+from tests.support.factories import make_catalog
 from training.quality import (
     LABEL_COLUMNS,
     EvalSet,
     Method,
     QualityError,
-    best_baseline_ndcg,
     comembership,
     evaluate,
     load_eval_set,
-    markdown_table,
     ndcg_at_k,
     nearest,
     neighbour_metrics,
@@ -28,6 +26,7 @@ from training.quality import (
     r_precision,
     split_playlists,
 )
+from training.quality_report import best_baseline_ndcg, markdown_table
 from training.text_embedding import TextConfig, TextFeaturizer, track_tokens
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded, world
-from fakes.discord_server import ADMIN_PERMISSIONS
 
-from tests import ranker_env
-from tests.hostile_check import logging_restored
-from tests.service_env import open_service
+from tests.support import ranker_env
+from tests.support.bot_harness import bounded, world
+from tests.support.discord_server import ADMIN_PERMISSIONS
+from tests.support.hostile_check import logging_restored
+from tests.support.service_env import ServiceOpener
 from training.scheduler import ScheduleConfig, start_embedded
 
 
@@ -25,10 +25,10 @@ def _restore_logging() -> Iterator[None]:
 
 @bounded(180)
 async def test_admin_retrain_is_for_the_owner_and_runs_in_the_background(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    open_service: ServiceOpener, small_artifact: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     db = tmp_path / "db.sqlite3"
-    root = ranker_env.fresh_root(tmp_path)
+    root = ranker_env.fresh_root(tmp_path, small_artifact)
     async with open_service(db) as service, world(monkeypatch, service) as w:
         fake = w.fake
         ix = await fake.slash(w.bob, "admin", "retrain", permissions=ADMIN_PERMISSIONS)  # a manager

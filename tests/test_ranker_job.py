@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from songrec.artifacts import ArtifactStore
-from songrec.ranking import RANKER_KIND, HybridRanker, load_ranker
+from songrec.content.artifacts import ArtifactStore
+from songrec.content.engine import Engine
+from songrec.models.ranker import RANKER_KIND, HybridRanker, load_ranker
 from songrec.store import Store
-from tests import ranker_env, service_env
+from tests.support import ranker_env
 from training.cli import main as training_main
 from training.ranker_job import RankerJobConfig, Votes, cap_per_user, run_job, split_last
 
@@ -36,14 +37,16 @@ async def _runs(db: Path) -> list:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[int, dict[str, int]]]:
+def trained(
+    small_engine: Engine, trained_ranker: ranker_env.Trained, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, dict[int, dict[str, int]]]:
     """One real training run through `python -m training ranker`'s entry point (shared, copied)."""
-    db, root = ranker_env.trained_copy(tmp_path_factory.mktemp("ranker"))
-    return db, root, _votes_by_user(ranker_env.planted_votes(service_env.engine(), USERS))
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path_factory.mktemp("ranker"))
+    return db, root, _votes_by_user(ranker_env.planted_votes(small_engine, USERS))
 
 
-def _ranker(root: Path, votes: dict[int, dict[str, int]]) -> HybridRanker:
-    return load_ranker(root, service_env.engine(), lambda u: votes.get(u, {}))
+def _ranker(eng: Engine, root: Path, votes: dict[int, dict[str, int]]) -> HybridRanker:
+    return load_ranker(root, eng, lambda u: votes.get(u, {}))
 
 
 def _auc_liked_over_disliked(user: int, score: np.ndarray, liked: np.ndarray, disliked: np.ndarray) -> float:
@@ -51,10 +54,10 @@ def _auc_liked_over_disliked(user: int, score: np.ndarray, liked: np.ndarray, di
     return float(roc_auc_score(y, score))
 
 
-def test_the_job_learns_planted_tastes_and_records_the_run(trained) -> None:
+def test_the_job_learns_planted_tastes_and_records_the_run(small_engine: Engine, trained) -> None:
     db, root, votes = trained
-    eng = service_env.engine()
-    ranker = _ranker(root, votes)
+    eng = small_engine
+    ranker = _ranker(small_engine, root, votes)
     for user in list(USERS)[:8]:
         liked = ranker_env.rows_for(eng, ranker_env.taste_of(user))
         disliked = ranker_env.rows_for(eng, ranker_env.disliked_genres(user))
@@ -71,20 +74,20 @@ def test_the_job_learns_planted_tastes_and_records_the_run(trained) -> None:
     assert run.reason.startswith("promoted")
 
 
-def test_cold_start_user_gets_no_ranker_parts(trained) -> None:
+def test_cold_start_user_gets_no_ranker_parts(small_engine: Engine, trained) -> None:
     _, root, votes = trained
-    ranker = _ranker(root, votes)
+    ranker = _ranker(small_engine, root, votes)
     assert ranker.score(999_999, np.arange(10)) == {}
 
 
-def test_fold_in_places_a_user_not_seen_at_training_time(trained) -> None:
+def test_fold_in_places_a_user_not_seen_at_training_time(small_engine: Engine, trained) -> None:
     _, root, votes = trained
-    eng = service_env.engine()
+    eng = small_engine
     newcomer = ranker_env.FIRST_USER + 400  # same taste as FIRST_USER, never trained on
     assert ranker_env.taste_of(newcomer) == ranker_env.taste_of(ranker_env.FIRST_USER)
     rows = ranker_env.planted_votes(eng, range(newcomer, newcomer + 1), per_user=24, seed=7)
     mine = {track: value for _, track, value, _ in rows}
-    ranker = _ranker(root, {**votes, newcomer: mine})
+    ranker = _ranker(small_engine, root, {**votes, newcomer: mine})
     assert not ranker.classifier.knows(str(newcomer)) and str(newcomer) not in ranker.user_index
     rated = {eng.row_of(t) for t in mine}
     liked = np.asarray([r for r in ranker_env.rows_for(eng, ranker_env.taste_of(newcomer)) if r not in rated])
@@ -101,7 +104,7 @@ def test_fold_in_places_a_user_not_seen_at_training_time(trained) -> None:
     assert len(ranker._folded) == 1
 
 
-def test_promotion_refuses_a_worse_model_and_says_why(tmp_path: Path, trained) -> None:
+def test_promotion_refuses_a_worse_model_and_says_why(small_engine: Engine, tmp_path: Path, trained) -> None:
     _, good_root, _ = trained
     root = tmp_path / "artifacts"
     import shutil
@@ -110,7 +113,7 @@ def test_promotion_refuses_a_worse_model_and_says_why(tmp_path: Path, trained) -
     store = ArtifactStore(root, RANKER_KIND)
     before = store.current_version()
     db = tmp_path / "shuffled.sqlite3"
-    ranker_env.write_votes(db, ranker_env.planted_votes(service_env.engine(), USERS, shuffle_labels=True))
+    ranker_env.write_votes(db, ranker_env.planted_votes(small_engine, USERS, shuffle_labels=True))
     code = training_main(["ranker", "--db", str(db), "--artifacts", str(root), *ranker_env.fast_args()])
     assert code == 0
     [run] = asyncio.run(_runs(db))
@@ -121,9 +124,9 @@ def test_promotion_refuses_a_worse_model_and_says_why(tmp_path: Path, trained) -
     assert run.artifact_version in store.versions()  # kept for inspection
 
 
-def test_one_users_weight_is_capped(tmp_path: Path) -> None:
-    eng = service_env.engine()
-    root = ranker_env.fresh_root(tmp_path)
+def test_one_users_weight_is_capped(small_artifact: Path, small_engine: Engine, tmp_path: Path) -> None:
+    eng = small_engine
+    root = ranker_env.fresh_root(tmp_path, small_artifact)
     db = tmp_path / "spam.sqlite3"
     rows = ranker_env.planted_votes(eng, USERS, per_user=40)
     ids = eng.catalog["track_id"].astype(str).tolist()

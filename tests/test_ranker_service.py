@@ -7,17 +7,19 @@ import asyncio
 import random
 from pathlib import Path
 
-from songrec.artifacts import ArtifactStore
-from songrec.ranking import RANKER_KIND, RankerWatcher, load_ranker
-from songrec.service.types import Filters
-from tests import ranker_env
-from tests.service_env import open_service
+from songrec.content.artifacts import ArtifactStore
+from songrec.domain import Filters
+from songrec.models.ranker import RANKER_KIND, RankerWatcher, load_ranker
+from tests.support import ranker_env
+from tests.support.service_env import ServiceOpener
 
 USER = ranker_env.FIRST_USER  # has planted votes in the trained database
 
 
-async def test_ranker_parts_are_summed_stored_and_explained(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_ranker_parts_are_summed_stored_and_explained(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     async with open_service(db) as service:
         watcher = RankerWatcher(service, root)
         assert await watcher.check()
@@ -40,8 +42,10 @@ async def test_ranker_parts_are_summed_stored_and_explained(tmp_path: Path) -> N
         assert status["ranker_metrics"]["val_auc"] > 0.9
 
 
-async def test_explore_picks_pass_the_classifier(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_explore_picks_pass_the_classifier(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     async with open_service(db) as service:
         unranked = await service.recommend(USER, k=5, filters=Filters(explore_rate=1.0))
         assert [p for p in unranked if p.kind == "explore"]  # without a ranker: surprises from afar
@@ -55,8 +59,10 @@ async def test_explore_picks_pass_the_classifier(tmp_path: Path) -> None:
             assert all(prob >= 0.5 for prob in probs), probs
 
 
-async def test_cold_start_stays_content_only(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_cold_start_stays_content_only(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     async with open_service(db) as service:
         await RankerWatcher(service, root).check()
         picks = await service.recommend(987_654_321, k=4)
@@ -65,8 +71,10 @@ async def test_cold_start_stays_content_only(tmp_path: Path) -> None:
         assert all("taste model" not in p.reason for p in picks)
 
 
-async def test_hot_swap_under_concurrent_recommends_never_errors(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_hot_swap_under_concurrent_recommends_never_errors(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     async with open_service(db) as service:
         eng = service.engine
         first = load_ranker(root, eng, service.user_ratings)
@@ -97,8 +105,10 @@ async def test_hot_swap_under_concurrent_recommends_never_errors(tmp_path: Path)
         assert all(c > 0 for c in counts) and swaps > 3
 
 
-async def test_watcher_swaps_in_a_promoted_version_and_keeps_the_old_on_a_broken_one(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_watcher_swaps_in_a_promoted_version_and_keeps_the_old_on_a_broken_one(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     store = ArtifactStore(root, RANKER_KIND)
     good = store.current_version()
     assert good is not None

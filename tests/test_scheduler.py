@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from songrec.artifacts import ArtifactStore
-from songrec.ranking import RANKER_KIND, RankerWatcher
-from tests import ranker_env
-from tests.service_env import open_service
+from songrec.content.artifacts import ArtifactStore
+from songrec.models.ranker import RANKER_KIND, RankerWatcher
+from tests.support import ranker_env
+from tests.support.service_env import ServiceOpener
 from training.scheduler import Retrainer, ScheduleConfig, describe_exit
 
 pytestmark = pytest.mark.timeout(240)
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.timeout(240)
     ("fault", "expected"), [("crash", "exited with code 70"), ("oom", "killed by SIGKILL")]
 )
 async def test_a_crashing_training_process_leaves_serving_untouched(
-    tmp_path: Path, fault: str, expected: str
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path, fault: str, expected: str
 ) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     current = ArtifactStore(root, RANKER_KIND).current_version()
     async with open_service(db) as service:
         await RankerWatcher(service, root).check()
@@ -48,8 +48,10 @@ async def test_a_crashing_training_process_leaves_serving_untouched(
         assert await service.recommend(ranker_env.FIRST_USER, k=3)
 
 
-async def test_only_one_run_at_a_time(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_only_one_run_at_a_time(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     cfg = ScheduleConfig(env={"SONGREC_TRAINING_FAULT": "crash"})
     async with open_service(db) as service:
         retrainer = Retrainer(db, root, cfg, store=service.store)
@@ -63,8 +65,10 @@ async def test_only_one_run_at_a_time(tmp_path: Path) -> None:
         assert triggers[0] == "first" and "second" not in triggers  # the refused run left no record
 
 
-async def test_a_run_left_running_by_a_dead_parent_is_marked_failed(tmp_path: Path) -> None:
-    db, root = ranker_env.trained_copy(tmp_path)
+async def test_a_run_left_running_by_a_dead_parent_is_marked_failed(
+    open_service: ServiceOpener, trained_ranker: ranker_env.Trained, tmp_path: Path
+) -> None:
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     cfg = ScheduleConfig(env={"SONGREC_TRAINING_FAULT": "crash"}, timeout_s=30.0)
     async with open_service(db) as service:
         orphan = await service.store.record_training_run("cpu", "killed with its bot", started_at=1.0)
@@ -89,7 +93,7 @@ def test_schedule_knobs_come_from_the_environment() -> None:
 
 
 def test_songrec_train_passes_ranker_and_schedule_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    from songrec import cli
+    from songrec.cli import main as cli
 
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(cli, "run_child", lambda module, argv: calls.append((module, list(argv))) or 0)
@@ -105,7 +109,9 @@ def test_songrec_train_passes_ranker_and_schedule_through(monkeypatch: pytest.Mo
     ]
 
 
-def test_bad_job_input_gets_a_friendly_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_job_input_gets_a_friendly_error(
+    trained_ranker: ranker_env.Trained, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from training.cli import main as training_main
 
     missing = tmp_path / "nope.sqlite3"
@@ -113,6 +119,6 @@ def test_bad_job_input_gets_a_friendly_error(tmp_path: Path, capsys: pytest.Capt
     assert "no feedback database" in capsys.readouterr().err
     assert training_main(["schedule", "--db", str(missing)]) == 2
     assert "no feedback database" in capsys.readouterr().err
-    db, root = ranker_env.trained_copy(tmp_path)
+    db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     assert training_main(["ranker", "--db", str(db), "--config-json", '{"no_such_knob": 1}']) == 2
     assert "--config-json" in capsys.readouterr().err

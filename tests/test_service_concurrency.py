@@ -7,16 +7,18 @@ import random
 import sqlite3
 from pathlib import Path
 
-from songrec.engine import Engine
-from songrec.service.types import SongrecError
-from tests.service_env import artifact, engine, open_service, track_id
+from songrec.content.engine import Engine
+from songrec.domain import SongrecError
+from tests.support.service_env import ServiceOpener, build_artifact, track_id
 
 USERS = range(1000, 1060)
 
 
-async def test_hundreds_of_concurrent_recommends_and_likes_lose_nothing(tmp_path: Path) -> None:
+async def test_hundreds_of_concurrent_recommends_and_likes_lose_nothing(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
     db = tmp_path / "db.sqlite3"
-    eng = engine()
+    eng = small_engine
     rng = random.Random(0)
     async with open_service(db) as service:
 
@@ -54,15 +56,17 @@ async def test_hundreds_of_concurrent_recommends_and_likes_lose_nothing(tmp_path
         assert doubled == 0
 
 
-async def test_engine_hot_swap_under_concurrent_calls_never_errors(tmp_path: Path) -> None:
-    other = Engine.load(artifact(1, 200, 5))  # another catalogue: other ids, other size
-    same = Engine.load(artifact())
+async def test_engine_hot_swap_under_concurrent_calls_never_errors(
+    open_service: ServiceOpener, small_artifact: Path, small_engine: Engine, tmp_path: Path
+) -> None:
+    other = Engine.load(build_artifact(tmp_path / "other", seed=1, n=200, epochs=5))  # other ids, other size
+    same = Engine.load(small_artifact)
     async with open_service(tmp_path / "db.sqlite3") as service:
         versions = {service.engine.version}
         stop = asyncio.Event()
 
         async def swapper() -> None:
-            for target in (other, same, other, engine(), other, same):
+            for target in (other, same, other, small_engine, other, same):
                 await asyncio.sleep(0.02)
                 await service.swap_engine(target)
                 versions.add(service.engine.version)
@@ -94,4 +98,4 @@ async def test_engine_hot_swap_under_concurrent_calls_never_errors(tmp_path: Pat
             await service.recommend(2000, ["Song 599"], k=2)  # not in the smaller catalogue
         except SongrecError as error:
             assert "catalogue" in str(error) or "Several songs" in str(error)
-        assert await service.reload_engine() == engine().version
+        assert await service.reload_engine() == small_engine.version

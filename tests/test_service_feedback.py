@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from songrec.content.engine import Engine
+from songrec.domain import Filters, NothingToRate
 from songrec.service.similar_users import RatingsCache, pearson
-from songrec.service.types import Filters, NothingToRate
-from tests.service_env import engine, open_service, rows_of_genre, track_id
+from tests.support.service_env import ServiceOpener, rows_of_genre, track_id
 
 ALICE, BOB, CAROL, DAVE, ERIN = 101, 102, 103, 104, 105
 
@@ -32,7 +33,9 @@ def test_pearson_and_neighbours() -> None:
     assert cache.ratings_of(5) == {"t0": 1} and cache.ratings_of(2) == {}
 
 
-async def test_like_dislike_undo_are_idempotent_and_target_the_last_suggestion(tmp_path: Path) -> None:
+async def test_like_dislike_undo_are_idempotent_and_target_the_last_suggestion(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service:
         with pytest.raises(NothingToRate):
             await service.like(ALICE, channel_id=5)
@@ -50,14 +53,16 @@ async def test_like_dislike_undo_are_idempotent_and_target_the_last_suggestion(t
         assert undone is not None and undone.value == 0
         assert await service.undo(ALICE, suggestion_id=picks[0].id) is None
         history = await service.history(ALICE)
-        assert [(h.track, h.value, h.source) for h in history] == [(picks[-1].track, 1, "command")]
+        assert [(h.track, h.value, h.source) for h in history] == [(picks[-1].track, 1, "chat")]  # as said
         profile = await service.profile(ALICE)
         assert profile.likes == 1 and profile.dislikes == 0 and profile.top_artists
         assert set(profile.feature_summary) >= {"tempo", "energy"}
 
 
-async def test_listeners_like_you_are_found_and_their_likes_suggested(tmp_path: Path) -> None:
-    eng = engine()
+async def test_listeners_like_you_are_found_and_their_likes_suggested(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
     rock, edm = rows_of_genre(eng, "rock"), rows_of_genre(eng, "edm")
     shared_likes, shared_dislikes = rock[:4], edm[:2]
     extra = rock[40:43]  # liked by alice's two look-alikes only
@@ -93,7 +98,9 @@ async def test_listeners_like_you_are_found_and_their_likes_suggested(tmp_path: 
         assert track_id(eng, rock[60]) not in {s.track.track_id for s in social}
 
 
-async def test_forget_user_leaves_no_row_of_that_user_anywhere(tmp_path: Path) -> None:
+async def test_forget_user_leaves_no_row_of_that_user_anywhere(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
     db = tmp_path / "db.sqlite3"
     async with open_service(db) as service:
         picks = await service.recommend(ALICE, ["Song 3"], k=4, channel_id=9, guild_id=8)
@@ -128,7 +135,7 @@ async def test_forget_user_leaves_no_row_of_that_user_anywhere(tmp_path: Path) -
         assert conn.execute("SELECT count(*) FROM feedback WHERE user_id = ?", (BOB,)).fetchone()[0] == 1
 
 
-async def test_guild_settings_and_status(tmp_path: Path) -> None:
+async def test_guild_settings_and_status(open_service: ServiceOpener, tmp_path: Path) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service:
         settings = await service.get_guild_settings(77)
         assert settings.explore_rate == pytest.approx(0.2) and settings.session_strategy == "average"

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from songrec.service.planner import INFO_PREFIXES
-from songrec.service.scoring import EngineContext, pairwise
-from songrec.service.types import (
+from songrec.content.engine import Engine
+from songrec.domain import (
     AmbiguousTrack,
     Filters,
     InvalidInput,
@@ -18,7 +17,9 @@ from songrec.service.types import (
     Suggestion,
     TrackNotFound,
 )
-from tests.service_env import engine, open_service, rows_of_genre, track_id, typical
+from songrec.service import Service
+from songrec.service.planner import INFO_PREFIXES
+from tests.support.service_env import ServiceOpener, rows_of_genre, track_id, typical
 
 ALICE = 111
 
@@ -45,7 +46,9 @@ def check_parts(s: Suggestion) -> None:
         assert part in s.score_parts, s.score_parts
 
 
-async def test_dislikes_never_come_back_and_recent_are_not_repeated(tmp_path: Path) -> None:
+async def test_dislikes_never_come_back_and_recent_are_not_repeated(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
     async with open_service(tmp_path / "db.sqlite3", explore_rate=0.0) as service:
         await service.like(ALICE, "Song 0")
         first = await service.recommend(ALICE, k=10)
@@ -67,8 +70,10 @@ async def test_dislikes_never_come_back_and_recent_are_not_repeated(tmp_path: Pa
             assert not {s.track.track_id for s in batch} & disliked
 
 
-async def test_seeds_and_their_duplicates_are_never_returned(tmp_path: Path) -> None:
-    eng = engine()
+async def test_seeds_and_their_duplicates_are_never_returned(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
     async with open_service(tmp_path / "db.sqlite3", explore_rate=0.0) as service:
         picks = await service.recommend(ALICE, ["Song 5"], k=30)
         names = {s.track.name for s in picks}
@@ -83,8 +88,10 @@ async def test_seeds_and_their_duplicates_are_never_returned(tmp_path: Path) -> 
         assert len(keys) == len(set(keys)), "two releases of one song in one batch"
 
 
-async def test_cold_start_is_popular_diverse_and_labelled(tmp_path: Path) -> None:
-    eng = engine()
+async def test_cold_start_is_popular_diverse_and_labelled(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
     async with open_service(tmp_path / "db.sqlite3", explore_rate=0.0) as service:
         picks = await service.recommend(ALICE, k=8)
         assert len(picks) == 8 and all(s.kind == "cold_start" for s in picks)
@@ -98,9 +105,10 @@ async def test_cold_start_is_popular_diverse_and_labelled(tmp_path: Path) -> Non
             check_parts(s)
 
 
-async def test_explore_share_is_honoured_and_labelled(tmp_path: Path) -> None:
-    eng = engine()
-    ctx = EngineContext.build(eng)
+async def test_explore_share_is_honoured_and_labelled(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
     rock = rows_of_genre(eng, "rock")
     async with open_service(tmp_path / "db.sqlite3") as service:
         for row in rock[:4]:
@@ -112,8 +120,8 @@ async def test_explore_share_is_honoured_and_labelled(tmp_path: Path) -> None:
         for s in explore:
             check_parts(s)
             assert s.reason.startswith("explore: something different")
-        far = ctx.min_distance(np.asarray([eng.row_of(s.track.track_id) for s in explore]), liked)
-        near = ctx.min_distance(np.asarray([eng.row_of(s.track.track_id) for s in picks[:7]]), liked)
+        far = eng.min_distance(np.asarray([eng.row_of(s.track.track_id) for s in explore]), liked)
+        near = eng.min_distance(np.asarray([eng.row_of(s.track.track_id) for s in picks[:7]]), liked)
         assert far.min() > near.max(), "explore picks come from far away"
         # The guild default applies when the call does not say; 0 means no exploration at all.
         await service.update_guild_settings(42, explore_rate=0.0)
@@ -124,8 +132,10 @@ async def test_explore_share_is_honoured_and_labelled(tmp_path: Path) -> None:
         assert set(counts) <= {1, 2} and 8 <= sum(counts) <= 16
 
 
-async def test_two_liked_clusters_get_suggestions_near_both_not_between(tmp_path: Path) -> None:
-    eng = engine()
+async def test_two_liked_clusters_get_suggestions_near_both_not_between(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
     rock, edm = typical(eng, "rock", 5), typical(eng, "edm", 5)
     liked = np.asarray(rock + edm)
     async with open_service(tmp_path / "db.sqlite3", explore_rate=0.0) as service:
@@ -136,7 +146,7 @@ async def test_two_liked_clusters_get_suggestions_near_both_not_between(tmp_path
     genres = [genre_of(s) for s in picks]
     assert sum(g in ("rock", "edm") for g in genres) >= 8, genres
     rows = np.asarray([eng.row_of(s.track.track_id) for s in picks])
-    d = pairwise(eng.embeddings, rows, liked)
+    d = eng.pairwise(rows, liked)
     side = d.argmin(axis=1) < len(rock)  # nearest like is a rock one
     assert min(side.sum(), (~side).sum()) >= 3, "both tastes get their share"
     mean = eng.embeddings[liked].mean(axis=0)
@@ -148,7 +158,7 @@ async def test_two_liked_clusters_get_suggestions_near_both_not_between(tmp_path
         assert anchor in {eng.info(int(r)).name for r in liked}, s.reason
 
 
-async def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
+async def test_bad_input_gives_clear_errors(open_service: ServiceOpener, tmp_path: Path) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service:
         for k in (0, -3, 51, 10**9, True, 2.5):
             with pytest.raises(InvalidInput, match="between 1 and 50"):
@@ -189,7 +199,7 @@ async def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
             assert str(error)
 
 
-async def test_filters_and_records(tmp_path: Path) -> None:
+async def test_filters_and_records(open_service: ServiceOpener, tmp_path: Path) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service:
         picks = await service.recommend(
             ALICE, ["Song 1"], k=8, filters=Filters(max_popularity=40), channel_id=7
@@ -204,3 +214,47 @@ async def test_filters_and_records(tmp_path: Path) -> None:
             check_parts(s)
         text = await service.why(ALICE, None, 7)
         assert picks[-1].track.name in text and picks[-1].reason in text and "Score" in text
+
+
+async def _script(service: Service, eng: Engine) -> list[list[tuple[str, str]]]:
+    """A fixed script of requests: cold start, seeded, a taste with a dislike and exploration."""
+    answers = [await service.recommend(ALICE, k=8)]
+    answers.append(await service.recommend(ALICE, ["Song 5"], k=10))
+    answers.append(
+        await service.recommend(ALICE, ["Song 12", "Song 40"], k=10, filters=Filters(max_popularity=70))
+    )
+    for row in typical(eng, "rock", 4) + typical(eng, "edm", 3):
+        await service.like(ALICE, track_id(eng, row))
+    await service.dislike(ALICE, suggestion_id=answers[1][0].id)
+    answers.append(await service.recommend(ALICE, k=12, filters=Filters(explore_rate=0.5)))
+    answers.append(await service.recommend(ALICE, k=6))
+    return [[(s.track.track_id, s.kind) for s in batch] for batch in answers]
+
+
+async def test_same_seed_same_suggestions_with_the_cap_and_exclusions_kept(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    """Two services opened with the same ServiceConfig seed answer the same script identically (the
+    service's refactors must not change what it suggests); every answer keeps the per-artist cap on
+    neighbour picks and never returns a seed, a vote or a recent suggestion."""
+    eng = small_engine
+    runs = []
+    for name in ("a", "b"):
+        async with open_service(tmp_path / f"{name}.sqlite3", seed=5) as service:
+            runs.append(await _script(service, eng))
+    assert runs[0] == runs[1], "same seed, same suggestions"
+    async with open_service(tmp_path / "c.sqlite3", seed=6) as service:
+        other = await _script(service, eng)
+    assert other != runs[0], "the seed steers cold start and exploration"
+    liked = {track_id(eng, r) for r in typical(eng, "rock", 4) + typical(eng, "edm", 3)}
+    for batch in runs[0]:
+        ids = [t for t, _ in batch]
+        assert len(set(ids)) == len(ids)
+        neighbours = [eng.info(eng.row_of(t)) for t, kind in batch if kind in ("content", "taste")]
+        artists = [t.artists[0].casefold() for t in neighbours if t.artists]
+        assert all(artists.count(a) <= eng.MAX_PER_ARTIST for a in artists), "per-artist cap"
+    assert "Song 5" not in {eng.info(eng.row_of(t)).name for t, _ in runs[0][1]}
+    later = [t for batch in runs[0][3:] for t, _ in batch]
+    assert not set(later) & liked, "liked tracks are never suggested back"
+    assert runs[0][1][0][0] not in later, "a disliked suggestion never comes back"
+    assert not {t for t, _ in runs[0][3]} & {t for t, _ in runs[0][4]}, "recent ones are not repeated"

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from songrec.service.types import InvalidInput, NotInSession
-from tests.service_env import engine, open_service, track_id, typical
+from songrec.content.engine import Engine
+from songrec.domain import InvalidInput, NotInSession
+from songrec.service import Service
+from tests.support.service_env import ServiceOpener, track_id, typical
 
 ALICE, BOB, CAROL = 201, 202, 203
 GUILD, CHANNEL, VOICE = 10, 20, 30
 
 
-async def _plant_tastes(service) -> None:  # type: ignore[no-untyped-def]
+async def _plant_tastes(service: Service, eng: Engine) -> None:
     """alice and bob love rock; carol loves edm and can't stand rock."""
-    eng = engine()
     for user in (ALICE, BOB):
         for row in typical(eng, "rock", 4):
             await service.like(user, track_id(eng, row))
@@ -25,11 +26,13 @@ async def _plant_tastes(service) -> None:  # type: ignore[no-untyped-def]
         await service.dislike(CAROL, track_id(eng, row))
 
 
-async def test_average_and_least_misery_differ_on_a_planted_case(tmp_path: Path) -> None:
+async def test_average_and_least_misery_differ_on_a_planted_case(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
     picks = {}
     for strategy, channel in (("average", CHANNEL), ("least_misery", CHANNEL + 1)):
         async with open_service(tmp_path / f"{strategy}.sqlite3") as service:
-            await _plant_tastes(service)
+            await _plant_tastes(service, small_engine)
             info = await service.start_session(GUILD, channel, ALICE, strategy=strategy, members=[BOB, CAROL])
             assert set(info.members) == {ALICE, BOB, CAROL} and info.strategy == strategy
             picks[strategy] = await service.session_next(channel, BOB, k=5)
@@ -48,8 +51,10 @@ async def test_average_and_least_misery_differ_on_a_planted_case(tmp_path: Path)
         assert s.reason.startswith("group pick for 3 listeners (least misery: everyone's fit at least")
 
 
-async def test_nothing_repeats_reactions_steer_and_the_summary_credits_fans(tmp_path: Path) -> None:
-    eng = engine()
+async def test_nothing_repeats_reactions_steer_and_the_summary_credits_fans(
+    open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
     async with open_service(tmp_path / "db.sqlite3") as service:
         with pytest.raises(NotInSession):
             await service.session_next(CHANNEL, ALICE)
@@ -100,7 +105,9 @@ async def test_nothing_repeats_reactions_steer_and_the_summary_credits_fans(tmp_
         assert await service.session_for_voice_channel(VOICE) is None
 
 
-async def test_session_seeds_start_the_blend_and_are_not_offered(tmp_path: Path) -> None:
+async def test_session_seeds_start_the_blend_and_are_not_offered(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
     async with open_service(tmp_path / "db.sqlite3") as service:
         await service.start_session(GUILD, CHANNEL, ALICE, members=[BOB], seeds=["Song 8"])
         picks = await service.session_next(CHANNEL, ALICE, k=5)
@@ -110,7 +117,7 @@ async def test_session_seeds_start_the_blend_and_are_not_offered(tmp_path: Path)
         assert "Song 8" not in {t.name for t in summary.suggested}
 
 
-async def test_voice_link_survives_a_restart(tmp_path: Path) -> None:
+async def test_voice_link_survives_a_restart(open_service: ServiceOpener, tmp_path: Path) -> None:
     db = tmp_path / "db.sqlite3"
     async with open_service(db) as service:
         info = await service.start_session(GUILD, CHANNEL, ALICE, voice_channel_id=VOICE)

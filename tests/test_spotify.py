@@ -16,29 +16,28 @@ import pytest
 import requests
 from spotipy.exceptions import SpotifyException
 
-from songrec.spotify import (
-    PlaylistUnavailable,
-    Resolution,
+from songrec.domain import (
+    MalformedSpotifyLink,
     SpotifyAuthError,
-    SpotifyClient,
-    SpotifyConfig,
     SpotifyFeatureUnavailable,
     SpotifyNotConfigured,
     SpotifyNotFound,
+    SpotifyPlaylistHidden,
     SpotifyRateLimited,
-    SpotifyTrack,
     SpotifyUnavailable,
+)
+from songrec.spotify import (
+    Resolution,
+    SpotifyClient,
+    SpotifyConfig,
+    SpotifyTrack,
     TrackCache,
     parse_redirect,
     resolve_track_ref,
     spotify_login,
 )
-from songrec.spotify_links import MalformedSpotifyLink, SpotifyRef
-
-try:  # tests/ is not a package: pytest puts tests/ itself on sys.path
-    from fakes.spotify_server import FakeSpotify, make_id, seeded_fake
-except ModuleNotFoundError:  # pragma: no cover - if tests/ ever becomes a package
-    from tests.fakes.spotify_server import FakeSpotify, make_id, seeded_fake
+from songrec.spotify.links import SpotifyRef
+from tests.support.spotify_server import FakeSpotify, make_id, seeded_fake
 
 
 class MemoryTrackCache:
@@ -373,9 +372,9 @@ async def test_editorial_playlist_is_explained(fake: FakeSpotify, client: Spotif
     pid = fake.add_playlist(
         "Today's Top Hits", [track_id(fake, "Dreams")], owner_id="spotify", editorial=True
     )
-    with pytest.raises(PlaylistUnavailable, match="Spotify-made playlists"):
+    with pytest.raises(SpotifyPlaylistHidden, match="Spotify-made playlists"):
         await client.playlist_tracks(pid)
-    with pytest.raises(PlaylistUnavailable):
+    with pytest.raises(SpotifyPlaylistHidden):
         await resolve_track_ref(f"spotify:playlist:{pid}", lambda _: True, client)
 
 
@@ -385,11 +384,11 @@ async def test_owner_only_playlists_fall_back_to_the_user_login(
     fake.owner_only_playlists = True  # development mode: items only for the owner
     mine = fake.add_playlist("Mine", [track_id(fake, "Dreams")], owner_id=fake.user_id)
     theirs = fake.add_playlist("Theirs", [track_id(fake, "Dreams")], owner_id="stranger")
-    with pytest.raises(PlaylistUnavailable, match="owns or collaborates"):
+    with pytest.raises(SpotifyPlaylistHidden, match="owns or collaborates"):
         await client.playlist_tracks(mine)  # no login stored yet
     store_login(fake, cfg)
     assert [t.name for t in await client.playlist_tracks(mine)] == ["Dreams"]
-    with pytest.raises(PlaylistUnavailable):
+    with pytest.raises(SpotifyPlaylistHidden):
         await client.playlist_tracks(theirs)
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from songrec.spotify_links import (
-    MalformedSpotifyLink,
-    SpotifyRef,
-    is_spotify_like,
-    parse_spotify_ref,
-    parse_spotify_ref_strict,
-)
+from songrec.domain import MalformedSpotifyLink
+from songrec.spotify.links import SpotifyRef, is_spotify_like, parse_spotify_ref, parse_spotify_ref_strict
 
 TID = "4uLU6hMCjMI75M1A2tKUQC"
 PID = "37i9dQZF1DXcBWIGoYBM5M"

@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fakes.bot_harness import bounded
 
-from songrec.service import Service
-from songrec.service.types import (
+from songrec.content.engine import Engine
+from songrec.domain import (
     Filters,
     InvalidInput,
     NotInCatalogueYet,
@@ -26,9 +25,11 @@ from songrec.service.types import (
     SpotifyNotSetUp,
     TrackNotFound,
 )
+from songrec.service import Service
 from songrec.spotify import SpotifyClient, SpotifyConfig
-from tests.service_env import engine, track_id, typical
-from tests.spotify_env import (
+from tests.support.bot_harness import bounded
+from tests.support.service_env import track_id, typical
+from tests.support.spotify_env import (
     DEPRECATED,
     MIRRORED,
     RecordingSleep,
@@ -38,19 +39,15 @@ from tests.spotify_env import (
     spotify_config,
     store_login,
 )
-
-try:
-    from fakes.spotify_server import FakeSpotify
-except ModuleNotFoundError:  # pragma: no cover
-    from tests.fakes.spotify_server import FakeSpotify
+from tests.support.spotify_server import FakeSpotify
 
 ALICE, BOB, CAROL = 1001, 1002, 1003
 GUILD, CHANNEL = 222222222222222222, 333333333333333331
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSpotify]:
-    server = mirrored_fake()
+def fake(small_engine: Engine) -> Iterator[FakeSpotify]:
+    server = mirrored_fake(small_engine)
     try:
         yield server
     finally:
@@ -69,11 +66,18 @@ def sleeps() -> RecordingSleep:
 
 @pytest.fixture
 async def service(
-    fake: FakeSpotify, cfg: SpotifyConfig, sleeps: RecordingSleep, tmp_path: Path
+    small_artifact: Path,
+    small_engine: Engine,
+    fake: FakeSpotify,
+    cfg: SpotifyConfig,
+    sleeps: RecordingSleep,
+    tmp_path: Path,
 ) -> AsyncIterator[Service]:
     async with (
         SpotifyClient(cfg, sleep=sleeps, timeout=5, max_attempts=3) as client,
-        open_spotify_service(tmp_path / "songrec.sqlite3", client) as svc,
+        open_spotify_service(
+            tmp_path / "songrec.sqlite3", client, artifacts=small_artifact, engine=small_engine
+        ) as svc,
     ):
         yield svc
     assert fake.calls(path=re.compile(DEPRECATED)) == [], "a deprecated Spotify endpoint was called"
@@ -302,14 +306,16 @@ async def test_expired_or_missing_login_says_to_run_spotify_login(
 @bounded(60)
 @pytest.mark.parametrize("configured", [False, True], ids=["no-client", "client-without-credentials"])
 async def test_without_credentials_everything_else_works(
-    fake: FakeSpotify, tmp_path: Path, configured: bool
+    small_artifact: Path, small_engine: Engine, fake: FakeSpotify, tmp_path: Path, configured: bool
 ) -> None:
     client = None
     if configured:
         client = SpotifyClient(spotify_config(fake, tmp_path, client_id=None, client_secret=None))
     try:
-        async with open_spotify_service(tmp_path / "db.sqlite3", client) as service:
-            tid, _, _ = catalogue_track(engine(), 5)
+        async with open_spotify_service(
+            tmp_path / "db.sqlite3", client, artifacts=small_artifact, engine=small_engine
+        ) as service:
+            tid, _, _ = catalogue_track(small_engine, 5)
             assert len(await service.recommend(ALICE, ["Song 12"], k=3)) == 3
             assert len(await service.recommend(ALICE, [f"spotify:track:{tid}"], k=3)) == 3
             unknown = fake.add_track("Outside", "Someone")

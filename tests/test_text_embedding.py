@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.factories import make_catalog, small_text_config
+from tests.support.factories import make_catalog, small_text_config
 from training.autoencoder import TrainConfig
 from training.embedding import EmbeddingJob, build_embedding_artifact
 from training.fusion import Fusion, FusionError, block_scale, fuse
@@ -108,7 +108,7 @@ def test_fusion_weights_set_block_spread() -> None:
 
 
 def test_fused_artifact_serves_the_fused_embedding(home: Path) -> None:
-    from songrec.engine import Engine
+    from songrec.content.engine import Engine
 
     catalog = make_catalog(n=150)
     job = EmbeddingJob(train=QUICK, text=small_config(home), text_weight=1.0)

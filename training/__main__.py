@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from songrec.logging_setup import setup_logging
+from songrec.ops.logs import setup_logging
 from training.cli import main
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from songrec.config import device as default_device
 from songrec.models.autoencoders import Autoencoder
+from songrec.settings import device as default_device
 
 log = logging.getLogger(__name__)
 

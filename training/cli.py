@@ -11,11 +11,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from songrec.catalog import CatalogError, load_default_catalogue
-from songrec.config import artifacts_dir
-from songrec.features import FeatureConfig
-from songrec.index import IndexConfig
+from songrec.catalog import load_default_catalogue
+from songrec.content.features import FeatureConfig
+from songrec.content.index import IndexConfig
+from songrec.domain import CatalogError
 from songrec.models.autoencoders import MSD_PRESET, CAEConfig, DeepAEConfig
+from songrec.settings import artifacts_dir
 from training.autoencoder import FAST, PAPER, TrainConfig
 from training.embedding import DEFAULT_JOB, EmbeddingJob, build_embedding_artifact
 from training.metric_learning import MetricConfig
@@ -159,7 +160,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from training.quality import evaluate_command
+    from training.quality_report import evaluate_command
 
     return evaluate_command(args)
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--epochs", type=int, default=10)
     sweep.add_argument("--quiet", action="store_true")
     sweep.set_defaults(func=cmd_sweep)
-    from training.quality import add_evaluate_options
+    from training.quality_report import add_evaluate_options
     from training.search import add_search_options
 
     evaluate = sub.add_parser("evaluate", help="embedding quality on real playlists (reports/quality.md)")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songrec import config as songrec_config
+from songrec import settings as songrec_config
 
 log = logging.getLogger(__name__)
 

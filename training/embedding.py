@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from songrec.artifacts import ArtifactStore
-from songrec.config import device as default_device
-from songrec.features import FeatureConfig, FeaturePipeline
-from songrec.index import IndexConfig, TrackIndex
+from songrec.content.artifacts import ArtifactStore
+from songrec.content.features import FeatureConfig, FeaturePipeline, model_inputs
+from songrec.content.index import IndexConfig, TrackIndex
+from songrec.content.serving_arrays import SERVING_DIR, ServingArrays
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig, build_autoencoder
+from songrec.settings import device as default_device
 from training.autoencoder import FAST, TrainConfig, TrainResult, encode, plot_losses, train_autoencoder
 from training.colisting import load_colistings
 from training.fusion import Fusion
@@ -212,6 +213,10 @@ def build_embedding_artifact(
         pipeline.save(writer.file("pipeline.joblib"))
         torch.save(model.cpu().state_dict(), writer.file("model.pt"))
         index.save(writer.path / "index")
+        # What serving would otherwise derive at every start (sklearn, a regex per row): memory-mapped.
+        ServingArrays.compute(catalog, pipeline.base.transform(model_inputs(catalog))).save(
+            writer.path / SERVING_DIR
+        )
         plot_losses(result, writer.file("loss.png"), f"{type(model).__name__} on {len(catalog):,} tracks")
         writer.file("history.json").write_text(json.dumps(asdict(result)))
         if fitted.text is not None:

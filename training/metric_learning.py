@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from songrec.config import device as default_device
+from songrec.settings import device as default_device
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,13 @@ human-made Spotify playlists), with labels no model ever sees as input:
 
 Similarity is the negative squared L2 distance, what the HNSW index serves. Embeddings may be
 computed over the whole catalogue; only TidyTuesday rows are scored.
+
+The protocol lives here; the methods it compares are in training/quality_methods.py and the report
+(reports/quality.md, `songrec evaluate`) in training/quality_report.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -31,8 +33,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from songrec import config as songrec_config
-from songrec.features import first_artist
+from songrec import settings as songrec_config
+from songrec.content.features import first_artist
 from training.colisting import PLAYLISTS_RELPATH, CoListingError, is_heldout, playlists_path
 from training.colisting import read_memberships as read_playlist_file
 
@@ -346,7 +348,7 @@ def cache_dir() -> Path:
 
 def catalogue_key(catalog: pd.DataFrame) -> str:
     """Cheap content key of everything a model could read from the catalogue."""
-    from songrec.features import model_inputs
+    from songrec.content.features import model_inputs
 
     hashed = pd.util.hash_pandas_object(model_inputs(catalog), index=False).to_numpy()
     ids = pd.util.hash_pandas_object(catalog["track_id"].astype(str), index=False).to_numpy()
@@ -373,230 +375,21 @@ def cached(key: Mapping[str, object], build: Callable[[], np.ndarray], use_cache
     return value
 
 
-# ----------------------------------------------------------------------------- the comparison
+# ----------------------------------------------------------------------------- held-out playlists
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """What the side-by-side table trains; small knobs so the protocol runs in minutes on 2 cores."""
-
-    artist_components: int = 4
-    strong_dim: int = 32
-    strong_weight: float = 2.0  # best of 0.5/1/2/3 for the baseline on held-out playlists
-    text_weight: float = 1.0
-    epochs: int | None = None  # override the autoencoders' epoch cap (None: their FAST recipe)
-    use_cache: bool = True
-    progress: bool = True
-
-
-def raw_features(catalog: pd.DataFrame) -> np.ndarray:
-    """The 26 scaled paper features (the pipeline reads only model_inputs' columns)."""
-    from songrec.features import FeaturePipeline
-
-    return FeaturePipeline.fit(catalog).transform(catalog)
-
-
-def pca_features(raw: np.ndarray, n: int = 10) -> np.ndarray:
-    from sklearn.decomposition import PCA
-
-    return PCA(n_components=n, random_state=0).fit_transform(raw).astype(np.float32)
-
-
-def first_artist_genre_svd(
-    catalog: pd.DataFrame, genres: Mapping[str, list[str]], dim: int = 32
-) -> np.ndarray:
-    """TF-IDF over the first artist's genres (whole names), reduced by SVD; zeros when unknown."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
-
-    from training.text_embedding import _identity, norm_name
-
-    docs = [[norm_name(g) for g in genres.get(first_artist(a).strip(), [])] for a in catalog["artists"]]
-    matrix = TfidfVectorizer(analyzer=_identity, min_df=2, sublinear_tf=True).fit_transform(docs)
-    svd = TruncatedSVD(n_components=min(dim, matrix.shape[1] - 1), random_state=0)
-    return normalize(svd.fit_transform(matrix)).astype(np.float32)
-
-
-def job_embedding(
-    catalog: pd.DataFrame, job: object, comparison: Comparison, what: str = "served"
-) -> np.ndarray:
-    """Train an EmbeddingJob on the catalogue (cached); ``what``: served, audio or text code.
-
-    One fit fills the cache for all three, so the text-alone and fused rows share a training run.
-    """
-    from dataclasses import asdict
-
-    from training.embedding import fit_job
-
-    spec = asdict(job)  # type: ignore[call-overload]
-    if spec.get("colisted") is None:  # jobs without the stage keep the keys they had before it existed
-        spec.pop("colisted", None)
-        spec.pop("colisted_weight", None)
-
-    def key(part: str) -> dict[str, object]:
-        return {"catalog": catalogue_key(catalog), "job": spec, "what": part, "v": 1}
-
-    def build() -> np.ndarray:
-        fitted = fit_job(catalog, job, progress=comparison.progress)  # type: ignore[arg-type]
-        parts = {"served": fitted.embeddings, "audio": fitted.audio}
-        if fitted.text is not None:
-            parts["text"] = fitted.text.embeddings
-        if fitted.colisted is not None:
-            parts["colisted"] = fitted.colisted.embeddings
-        for part, value in parts.items():
-            if part != what and comparison.use_cache:
-                cached(key(part), lambda v=value: v)  # type: ignore[misc]
-        return parts[what]
-
-    return cached(key(what), build, comparison.use_cache)
-
-
-def with_epochs(job: object, epochs: int | None) -> object:
-    """The job with both autoencoders' epoch caps set (the search trains short runs)."""
-    from dataclasses import replace
-
-    if epochs is None:
-        return job
-    job = replace(job, train=replace(job.train, epochs=epochs))  # type: ignore[type-var,attr-defined]
-    if job.text is not None:  # type: ignore[attr-defined]
-        job = replace(job, text=replace(job.text, train=replace(job.text.train, epochs=epochs)))  # type: ignore[type-var,attr-defined]
-    return job
-
-
-def describe_job(job: object) -> str:
-    """E.g. "deep 64-32-10 elu + text SVD-128 -> 32 (w=3)"."""
-    model = job.model  # type: ignore[attr-defined]
-    if model.kind == "cae":
-        audio = f"CAE {model.n_inputs}-{model.hidden}"
-    else:
-        audio = f"deep {'-'.join(map(str, (*model.encoder, model.latent)))} {'/'.join(model.activations)}"
-    text = job.text  # type: ignore[attr-defined]
-    out = audio
-    if text is not None:
-        out += f" + text {text.kind} SVD-{text.svd_dim} -> {text.model.latent} (w={job.text_weight:g})"  # type: ignore[attr-defined]
-    colisted = getattr(job, "colisted", None)
-    if colisted is not None:
-        out += f" + co-listing {colisted.dim}-d (w={job.colisted_weight:g})"  # type: ignore[attr-defined]
-    return out
-
-
-def comparison_methods(catalog: pd.DataFrame, comparison: Comparison | None = None) -> list[Method]:
-    """Every row of the side-by-side table, trained on the whole catalogue."""
-    from songrec.features import FeatureConfig
-    from songrec.models.autoencoders import CAEConfig, DeepAEConfig
-    from training.embedding import DEFAULT_JOB, EmbeddingJob
-    from training.fusion import fuse
-    from training.text_embedding import TextConfig, load_genres
-
-    c = comparison or Comparison()
-    n = len(catalog)
-    raw = raw_features(catalog)
-    genres, _ = load_genres(TextConfig())
-    strong = fuse([raw, first_artist_genre_svd(catalog, genres, c.strong_dim)], [1.0, c.strong_weight])
-    methods = [
-        Method(
-            "random",
-            vectors=np.random.default_rng(0).standard_normal((n, 10)).astype(np.float32),
-            note="baseline",
-        ),
-        Method("popularity", scores=catalog["popularity"].fillna(0).to_numpy(np.float64), note="baseline"),
-        Method("raw 26 features", vectors=raw, note="baseline"),
-        Method("PCA-10 of raw", vectors=pca_features(raw, 10), note="baseline"),
-        Method("raw + artist-genre TF-IDF/SVD", vectors=strong, note="strong baseline"),
-    ]
-    artist = FeatureConfig(artist_components=c.artist_components)
-    for label, model in (("CAE 26-10", CAEConfig()), ("deep AE 64-32-10", DeepAEConfig())):
-        for suffix, features in (("", FeatureConfig()), (f" + artist PCA-{c.artist_components}", artist)):
-            job = with_epochs(EmbeddingJob(model=model, features=features), c.epochs)
-            methods.append(Method(label + suffix, vectors=job_embedding(catalog, job, c), note="audio AE"))
-    default = with_epochs(DEFAULT_JOB, c.epochs)
-    text_job = default if default.text is not None else with_epochs(EmbeddingJob(text=TextConfig()), c.epochs)  # type: ignore[attr-defined]
-    t = text_job.text  # type: ignore[attr-defined]
-    text_name = f"text AE alone ({t.kind} SVD-{t.svd_dim} -> {t.model.latent})"
-    methods.append(Method(text_name, vectors=job_embedding(catalog, text_job, c, "text"), note="text AE"))
-    if default.text is None:  # type: ignore[attr-defined]
-        methods.append(
-            Method("fused CAE + text AE (w=1)", vectors=job_embedding(catalog, text_job, c), note="fused")
-        )
-    if getattr(default, "colisted", None) is not None:
-        co = job_embedding(catalog, default, c, "colisted")
-        methods.append(Method(f"co-listing encoder alone ({co.shape[1]}-d)", vectors=co, note="co-listing"))
-    label = "default (songrec train): " + describe_job(default)
-    methods.append(Method(label, vectors=job_embedding(catalog, default, c), note="default"))
-    return methods
-
-
-# ----------------------------------------------------------------------------- report
-
-METRICS: tuple[tuple[str, str], ...] = (
-    ("genre_p10", "genre P@10"),
-    ("subgenre_p10", "subgenre P@10"),
-    ("artist_hit10", "same-artist HR@10"),
-    ("decade_p10", "decade P@10"),
-    ("r_precision", "playlist R-prec"),
-    ("ndcg100", "playlist NDCG@100"),
-)
-
-
-def markdown_table(
-    results: Sequence[tuple[Method, Mapping[str, float]]], best_baseline: float | None = None
-) -> str:
-    head = (
-        "| method | kind | dim | " + " | ".join(label for _, label in METRICS) + " | NDCG vs best baseline |"
-    )
-    lines = [head, "|" + "---|" * (len(METRICS) + 4)]
-    for method, r in results:
-        ratio = f"{r['ndcg100'] / best_baseline:.2f}x" if best_baseline else ""
-        cells = " | ".join(f"{r[key]:.3f}" for key, _ in METRICS)
-        lines.append(f"| {method.name} | {method.note} | {int(r['dim']) or '-'} | {cells} | {ratio} |")
-    return "\n".join(lines)
-
-
-def best_baseline_ndcg(results: Sequence[tuple[Method, Mapping[str, float]]]) -> float:
-    return max(r["ndcg100"] for m, r in results if "baseline" in m.note)
-
-
-def bar_chart(results: Sequence[tuple[Method, Mapping[str, float]]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [m.name for m, _ in results]
-    fig, axes = plt.subplots(
-        1, len(METRICS), figsize=(3.0 * len(METRICS), 0.42 * len(names) + 1.8), sharey=True
-    )
-    y = np.arange(len(names))
-    colours = {
-        "baseline": "#9e9e9e",
-        "strong baseline": "#616161",
-        "audio AE": "#42a5f5",
-        "text AE": "#ab47bc",
-        "co-listing": "#26a69a",
-    }
-    for ax, (key, label) in zip(axes, METRICS, strict=True):
-        values = [r[key] for _, r in results]
-        ax.barh(y, values, color=[colours.get(m.note, "#ef6c00") for m, _ in results])
-        ax.set_title(label, fontsize=9)
-        ax.set_xlim(0, max(max(values) * 1.15, 1e-3))
-        ax.tick_params(axis="x", labelsize=7)
-    axes[0].set_yticks(y, names, fontsize=8)
-    axes[0].invert_yaxis()
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+@dataclass
+class HeldOut:
+    results: list[tuple[Method, dict[str, float]]]
+    n_train: int
+    n_held: int
+    n_tracks: int
 
 
 def run_protocol(
     methods: Sequence[Method], data: EvalSet, rule: str = "max"
 ) -> list[tuple[Method, dict[str, float]]]:
     return [(m, evaluate(m, data, rule)) for m in methods]
-
-
-# ----------------------------------------------------------------------------- command line
 
 
 def heldout_data(data: EvalSet) -> tuple[EvalSet, np.ndarray, int]:
@@ -612,165 +405,3 @@ def heldout_results(methods: Sequence[Method], data: EvalSet, rule: str = "max")
     held, tracks, n_train = heldout_data(data)
     results = [(m, evaluate(m, held, rule, queries=tracks)) for m in methods]
     return HeldOut(results, n_train, len(held.playlists), len(tracks))
-
-
-def heldout_table(
-    results: Sequence[tuple[Method, Mapping[str, float]]], n_train: int, n_held: int, n_tracks: int
-) -> list[str]:
-    best = best_baseline_ndcg(results) if any("baseline" in m.note for m, _ in results) else None
-    return [
-        "## Held-out playlists (the headline)",
-        "",
-        f"Playlists are split by a fixed hash of playlist_id (training/colisting.py): the co-listing stage of "
-        f"the default trains on the other playlists with every track of a held-out playlist removed. Every row "
-        f"below is scored on the {n_held} held-out playlists with >= {MIN_PLAYLIST} tracks (same seeds, same "
-        f"candidates: all TidyTuesday tracks), and its neighbour metrics on the {n_tracks:,} tracks listed in "
-        f"them, none of which the co-listing stage saw co-listed ({n_train} playlists with >= {MIN_PLAYLIST} "
-        "tracks are on the training side). The all-playlist table below is kept for methods that never see playlists.",
-        "",
-        markdown_table(results, best),
-    ]
-
-
-@dataclass
-class HeldOut:
-    results: list[tuple[Method, dict[str, float]]]
-    n_train: int
-    n_held: int
-    n_tracks: int
-
-
-def headline(results: Sequence[tuple[Method, Mapping[str, float]]]) -> str:
-    """The default's NDCG@100 against the best baseline's, or "" when either is missing."""
-    default = next((r for m, r in results if m.note == "default"), None)
-    if default is None or not any("baseline" in m.note for m, _ in results):
-        return ""
-    best = best_baseline_ndcg(results)
-    return (
-        f"Default embedding NDCG@100 / best baseline NDCG@100 on held-out playlists = "
-        f"{default['ndcg100']:.3f} / {best:.3f} = **{default['ndcg100'] / best:.2f}x** (target >= 1.3x)."
-    )
-
-
-def write_report(
-    results: Sequence[tuple[Method, Mapping[str, float]]],
-    data: EvalSet,
-    out: Path,
-    title: str,
-    notes: Sequence[str] = (),
-    heldout: HeldOut | None = None,
-) -> Path:
-    """reports/quality.md (tables) and reports/quality.png (bar chart of the headline table)."""
-    out.mkdir(parents=True, exist_ok=True)
-    best = best_baseline_ndcg(results) if any("baseline" in m.note for m, _ in results) else None
-    lines = [f"# {title}", ""]
-    if heldout is not None:
-        lines += [*heldout_table(heldout.results, heldout.n_train, heldout.n_held, heldout.n_tracks), ""]
-        summary = headline(heldout.results)
-        lines += [summary, ""] if summary else []
-    lines += [
-        "## All playlists" if heldout is not None else "## Scores",
-        "",
-        f"{data.n:,} TidyTuesday tracks scored (embeddings fitted on the whole catalogue); "
-        f"{len(data.playlists)} playlists with >= {MIN_PLAYLIST} tracks, {N_SEEDS} fixed seeds each, candidates ranked "
-        f"by max similarity (-squared L2) to a seed. Genre, subgenre and playlist ids are never model input. Rows "
-        "marked co-listing or default trained on most of these playlists' co-listings, so only the table above "
-        "compares them fairly.",
-        "",
-        markdown_table(results, best),
-        "",
-        *notes,
-    ]
-    path = out / "quality.md"
-    path.write_text("\n".join(lines).rstrip() + "\n")
-    chart = heldout.results if heldout is not None else results
-    bar_chart(chart, out / "quality.png", title + (" (held-out playlists)" if heldout is not None else ""))
-    payload = {"all_playlists": {m.name: r for m, r in results}}
-    if heldout is not None:
-        payload["heldout_playlists"] = {m.name: r for m, r in heldout.results}
-    (out / "quality.json").write_text(json.dumps(payload, indent=1))
-    return path
-
-
-def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--catalog", type=Path, help="catalogue file or folder (default: SONGREC_DATA, cache)"
-    )
-    parser.add_argument(
-        "--playlists",
-        type=Path,
-        help=f"TidyTuesday spotify_songs.csv(.gz) (default: SONGREC_DATA/{PLAYLISTS_RELPATH})",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("reports"), help="folder for quality.md / quality.png"
-    )
-    parser.add_argument(
-        "--artifact", action="store_true", help="also score the embedding the current artifact serves"
-    )
-    parser.add_argument("--only-artifact", action="store_true", help="score only the current artifact (fast)")
-    parser.add_argument("--epochs", type=int, help="cap the autoencoders' epochs (quicker, rougher)")
-    parser.add_argument(
-        "--no-cache", action="store_true", help="retrain everything instead of reusing cached codes"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)"
-    )
-    parser.add_argument(
-        "--no-heldout", "--no-finetune", action="store_true", help="skip the held-out playlists table"
-    )
-    parser.add_argument("--quiet", action="store_true")
-
-
-def artifact_method(catalog: pd.DataFrame) -> Method:
-    """The served embedding of the current artifact, aligned to ``catalog`` rows by track id."""
-    from songrec.artifacts import ArtifactStore
-    from songrec.config import artifacts_dir
-
-    store = ArtifactStore(artifacts_dir(), "embedding")
-    version, manifest, _ = store.resolve_good()
-    path = store.path(version)
-    served = np.load(path / "index" / "embeddings.npy")
-    ids = pd.read_parquet(path / "catalog.parquet", columns=["track_id"])["track_id"].astype(str).to_numpy()
-    position = pd.Series(np.arange(len(ids)), index=ids)
-    position = position[~position.index.duplicated()]
-    wanted = catalog["track_id"].astype(str)
-    vectors = np.zeros((len(catalog), served.shape[1]), dtype=np.float32)
-    known = wanted.isin(position.index).to_numpy()
-    vectors[known] = served[position.loc[wanted[known]].to_numpy()]
-    if not known.all():
-        log.warning(
-            "%d catalogue tracks are not in artifact %s; they score as the origin", (~known).sum(), version
-        )
-    return Method(f"current artifact {version}", vectors=vectors, note="served")
-
-
-def evaluate_command(args: argparse.Namespace) -> int:
-    """`songrec evaluate`: the side-by-side table (or only the served artifact)."""
-    import sys
-
-    from songrec.artifacts import ArtifactError
-    from songrec.catalog import CatalogError, load_default_catalogue
-
-    torch.set_num_threads(max(1, int(args.threads)))
-    try:
-        catalog = load_default_catalogue(args.catalog).frame.reset_index(drop=True)
-        memberships = read_memberships(args.playlists) if args.playlists else None
-        data = load_eval_set(catalog, memberships)
-        methods: list[Method] = []
-        if not args.only_artifact:
-            comparison = Comparison(epochs=args.epochs, use_cache=not args.no_cache, progress=not args.quiet)
-            methods = comparison_methods(catalog, comparison)
-        if args.artifact or args.only_artifact:
-            methods.append(artifact_method(catalog))
-    except (CatalogError, QualityError, ArtifactError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    results = run_protocol(methods, data)
-    held = None if args.no_heldout else heldout_results(methods, data)
-    path = write_report(results, data, args.out, "Embedding quality on TidyTuesday playlists", heldout=held)
-    print(path.read_text())
-    print(
-        f"scored {len(methods)} methods in {time.perf_counter() - started:.0f}s; chart: {args.out / 'quality.png'}"
-    )
-    return 0

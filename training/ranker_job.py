@@ -26,13 +26,14 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from songrec import config as paths
-from songrec.artifacts import ArtifactError, ArtifactStore
-from songrec.engine import Engine
+from songrec import settings as paths
+from songrec.content.artifacts import ArtifactStore
+from songrec.content.engine import Engine
+from songrec.domain import ArtifactError, StoreError
 from songrec.models.base import ModelInputError
 from songrec.models.cf import CFConfig, CFModel
 from songrec.models.classifier import ClassifierConfig, LikeClassifier
-from songrec.ranking import (
+from songrec.models.ranker import (
     CF_FILE,
     CLASSIFIER_FILE,
     MAPS_FILE,
@@ -42,7 +43,8 @@ from songrec.ranking import (
     first_artists,
     sigmoid,
 )
-from songrec.store import Store, StoreError
+from songrec.store import open_store, parse_target
+from songrec.store.open import is_sqlite_file_missing
 
 log = logging.getLogger("songrec.training.ranker")
 
@@ -110,13 +112,13 @@ class Votes:
         return Votes(self.ids[mask], self.users[mask], self.tracks[mask], self.values[mask])
 
 
-async def read_votes(db_path: Path) -> Votes:
+async def read_votes(db_path: str | Path) -> Votes:
     """Every live vote, streamed read-only (the bot keeps writing meanwhile)."""
     ids: list[int] = []
     users: list[int] = []
     tracks: list[str] = []
     values: list[int] = []
-    store = await Store.open(db_path, readonly=True)
+    store = await open_store(db_path, readonly=True)
     try:
         async for vote in store.iter_feedback(batch_size=20000):
             ids.append(vote.id)
@@ -338,14 +340,12 @@ def write_and_maybe_promote(
 
 def training_threads() -> int:
     """SONGREC_TRAINING_THREADS, else half the cores (the bot keeps the rest)."""
-    raw = os.environ.get("SONGREC_TRAINING_THREADS", "")
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return max(1, (os.cpu_count() or 2) // 2)
+    threads = paths.get_settings().training_threads
+    return threads if threads is not None else max(1, (os.cpu_count() or 2) // 2)
 
 
 def run_job(
-    db_path: Path, root: Path, cfg: RankerJobConfig, *, force: bool = False, device: str | None = None
+    db_path: str | Path, root: Path, cfg: RankerJobConfig, *, force: bool = False, device: str | None = None
 ) -> RunResult:
     """The whole job minus the run bookkeeping (so benchmarks and tests can call it in-process)."""
     device = device or cfg.device or paths.device()
@@ -372,7 +372,7 @@ def run_job(
 
 
 def _inject_fault() -> None:
-    fault = os.environ.get(FAULT_ENV, "").strip().lower()
+    fault = paths.get_settings().training_fault
     if fault == "crash":
         log.error("%s=crash: exiting hard", FAULT_ENV)
         os._exit(70)
@@ -381,8 +381,8 @@ def _inject_fault() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-async def _record_start(db_path: Path, run_id: int | None, device: str, reason: str) -> int:
-    store = await Store.open(db_path)
+async def _record_start(db_path: str | Path, run_id: int | None, device: str, reason: str) -> int:
+    store = await open_store(db_path)
     try:
         if run_id is not None:
             return (await store.update_training_run(run_id, status="running", finished_at=None)).id
@@ -391,8 +391,8 @@ async def _record_start(db_path: Path, run_id: int | None, device: str, reason: 
         await store.close()
 
 
-async def _record_end(db_path: Path, run_id: int, result: RunResult) -> None:
-    store = await Store.open(db_path)
+async def _record_end(db_path: str | Path, run_id: int, result: RunResult) -> None:
+    store = await open_store(db_path)
     try:
         await store.update_training_run(
             run_id,
@@ -420,7 +420,9 @@ def _json_safe(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_ranker_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="feedback database (default: SONGREC_DB / SONGREC_HOME)")
+    parser.add_argument(
+        "--db", help="feedback database: a file or a URL (default: SONGREC_DATABASE_URL, else SONGREC_DB)"
+    )
     parser.add_argument("--artifacts", type=Path, help="artifacts root (default: SONGREC_HOME/artifacts)")
     parser.add_argument("--run-id", type=int, help="training_runs row to fill in (the scheduler's)")
     parser.add_argument("--reason", default="manual", help="why this run happens (stored with it)")
@@ -451,7 +453,7 @@ def config_from_args(args: argparse.Namespace) -> RankerJobConfig:
 
 
 def ranker_command(args: argparse.Namespace) -> int:
-    db_path = args.db or paths.database_path()
+    db_path = str(args.db or paths.database_location())
     root = args.artifacts or paths.artifacts_dir()
     try:
         cfg = config_from_args(args)
@@ -459,27 +461,27 @@ def ranker_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     device = cfg.device or paths.device()
-    if not Path(db_path).exists():
+    if is_sqlite_file_missing(parse_target(db_path)):
         print(
             f"error: no feedback database at {db_path}: run the bot or `songrec chat` first", file=sys.stderr
         )
         return 2
     try:
-        run_id = asyncio.run(_record_start(Path(db_path), args.run_id, device, args.reason))
+        run_id = asyncio.run(_record_start(db_path, args.run_id, device, args.reason))
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _inject_fault()
     try:
-        result = run_job(Path(db_path), Path(root), cfg, force=args.force, device=device)
+        result = run_job(db_path, Path(root), cfg, force=args.force, device=device)
     except (RankerJobError, StoreError) as exc:
         result = RunResult("failed", False, f"failed: {exc}")
     except Exception as exc:  # recorded, then re-raised for the exit code and the log
         failed = RunResult("failed", False, f"failed: {exc!r}", metrics={"trigger": args.reason})
-        asyncio.run(_record_end(Path(db_path), run_id, failed))
+        asyncio.run(_record_end(db_path, run_id, failed))
         raise
     result.metrics["trigger"] = args.reason
-    asyncio.run(_record_end(Path(db_path), run_id, result))
+    asyncio.run(_record_end(db_path, run_id, result))
     m = result.metrics
     auc = m.get(PRIMARY_METRIC)
     detail = f", val AUC {auc:.3f}" if isinstance(auc, float) else ""

@@ -1,10 +1,11 @@
 """Retrain the ranker on a schedule and when enough new feedback arrived, always in a subprocess.
 
-Two hosts share one Retrainer: an AsyncIOScheduler embedded in the bot (`start_embedded`, next to the
-RankerWatcher that hot-swaps what a run promotes) and a stand-alone BlockingScheduler worker
-(`songrec train --schedule`). Each run is `python -m training ranker --run-id N`: the parent records
-the run first, so a crash or an OOM kill of the child is recorded as failed by the parent and can never
-take the bot down. Missed runs coalesce, and one process never runs two trainings at once.
+Two hosts share one Retrainer: an AsyncIOScheduler beside the bot (`start_embedded`, started by
+`songrec serve` with the RankerWatcher that hot-swaps what a run promotes; the bot itself never imports
+training) and a stand-alone BlockingScheduler worker (`songrec train --schedule`). Each run is
+`python -m training ranker --run-id N`: the parent records the run first, so a crash or an OOM kill of
+the child is recorded as failed by the parent and can never take the bot down. Missed runs coalesce,
+and one process never runs two trainings at once.
 
 Knobs (environment): SONGREC_RETRAIN_INTERVAL_S (default 21600), SONGREC_RETRAIN_CHECK_S (60),
 SONGREC_RETRAIN_MIN_FEEDBACK (200 new votes), SONGREC_RETRAIN_TIMEOUT_S (3600),
@@ -28,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from songrec import config as paths
-from songrec.ranking import RankerWatcher
-from songrec.store import Store
+from songrec import settings as paths
+from songrec.models.ranker import RankerWatcher
+from songrec.store import StoreBackend, open_store, parse_target
+from songrec.store.open import is_sqlite_file_missing
 
 log = logging.getLogger("songrec.training.scheduler")
 
@@ -50,24 +52,15 @@ class ScheduleConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ScheduleConfig:
-        env = os.environ if env is None else env
-        base = cls()
-
-        def num(name: str, default: float) -> float:
-            raw = env.get(name)
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                log.warning("ignoring %s=%r: not a number", name, raw)
-                return default
-            return value if value > 0 else default
-
-        values: dict[str, Any] = {
-            "interval_s": num("SONGREC_RETRAIN_INTERVAL_S", base.interval_s),
-            "check_s": num("SONGREC_RETRAIN_CHECK_S", base.check_s),
-            "min_new_feedback": int(num("SONGREC_RETRAIN_MIN_FEEDBACK", base.min_new_feedback)),
-            "timeout_s": num("SONGREC_RETRAIN_TIMEOUT_S", base.timeout_s),
+        """The SONGREC_RETRAIN_* knobs (from songrec.settings, which ignores a bad one with a warning)."""
+        settings = paths.get_settings() if env is None else paths.Settings.from_env(env)
+        knobs = {
+            "interval_s": settings.retrain_interval_s,
+            "check_s": settings.retrain_check_s,
+            "min_new_feedback": settings.retrain_min_feedback,
+            "timeout_s": settings.retrain_timeout_s,
         }
+        values: dict[str, Any] = {name: value for name, value in knobs.items() if value is not None}
         return cls(**{**values, **overrides})
 
 
@@ -94,14 +87,14 @@ class Retrainer:
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: str | Path,
         root: Path,
         cfg: ScheduleConfig | None = None,
         *,
-        store: Store | None = None,
+        store: StoreBackend | None = None,
         on_finished: Callable[[RunOutcome], Awaitable[Any]] | None = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = str(db_path)  # a SQLite file or a database URL (Path would mangle a URL's //)
         self.root = Path(root)
         self.cfg = cfg or ScheduleConfig.from_env()
         self.store = store  # the bot's own store; None: open one per call (the worker)
@@ -109,10 +102,10 @@ class Retrainer:
         self._busy = threading.Lock()  # across threads too: the worker's jobs run in a thread pool
         self.runs = 0
 
-    async def _with_store(self, fn: Callable[[Store], Awaitable[Any]]) -> Any:
+    async def _with_store(self, fn: Callable[[StoreBackend], Awaitable[Any]]) -> Any:
         if self.store is not None:
             return await fn(self.store)
-        store = await Store.open(self.db_path)
+        store = await open_store(self.db_path)
         try:
             return await fn(store)
         finally:
@@ -121,7 +114,7 @@ class Retrainer:
     async def pending_feedback(self) -> int:
         """Votes recorded since the newest vote the last successful run trained on."""
 
-        async def count(store: Store) -> int:
+        async def count(store: StoreBackend) -> int:
             cursor = 0
             for run in await store.last_training_runs(50):
                 last = run.metrics.get("last_feedback_id")
@@ -166,14 +159,14 @@ class Retrainer:
             log.warning("marked %d abandoned training run(s) as failed", stale)
         record = await self._with_store(lambda s: s.record_training_run(device, reason))
         # Niced: on a small machine the bot's requests must win the CPU (SONGREC_TRAINING_NICE, default 10).
-        nice = os.environ.get("SONGREC_TRAINING_NICE", "10")
-        prefix = ["nice", "-n", nice] if nice.isdigit() and int(nice) > 0 and shutil.which("nice") else []
+        nice = paths.get_settings().training_nice
+        prefix = ["nice", "-n", str(nice)] if nice > 0 and shutil.which("nice") else []
         argv = [
             *prefix, sys.executable, "-m", "training", "ranker",
-            "--run-id", str(record.id), "--db", str(self.db_path), "--artifacts", str(self.root),
+            "--run-id", str(record.id), "--db", self.db_path, "--artifacts", str(self.root),
             "--reason", reason, *self.cfg.job_args,
         ]  # fmt: skip
-        env = {**os.environ, **self.cfg.env}
+        env = {**os.environ, **self.cfg.env}  # the child inherits ours whole (not a configuration read)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         log.info("training run %d (%s): starting", record.id, reason)
         started = time.monotonic()
@@ -250,7 +243,7 @@ async def start_embedded(
     service: Any,
     *,
     cfg: ScheduleConfig | None = None,
-    db_path: Path | None = None,
+    db_path: str | Path | None = None,
     root: Path | None = None,
     poll_s: float = 5.0,
     schedule: bool | None = None,
@@ -260,7 +253,7 @@ async def start_embedded(
 
     cfg = cfg or ScheduleConfig.from_env()
     root = Path(root or getattr(service, "_artifacts", None) or paths.artifacts_dir())
-    db_path = Path(db_path or service.store.path)
+    db_path = str(db_path or service.store.path)
     watcher = RankerWatcher(service, root, poll_s=poll_s)
     await watcher.check()
     watcher.start()
@@ -271,7 +264,7 @@ async def start_embedded(
 
     retrainer = Retrainer(db_path, root, cfg, store=service.store, on_finished=after)
     if schedule is None:
-        schedule = os.environ.get("SONGREC_RETRAIN", "on").lower() not in ("0", "off", "false", "no")
+        schedule = paths.get_settings().retrain
     scheduler = None
     if schedule:
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
@@ -292,7 +285,7 @@ async def start_embedded(
     return EmbeddedTraining(retrainer, watcher, scheduler)
 
 
-def run_worker(db_path: Path, root: Path, cfg: ScheduleConfig, *, run_first: bool = True) -> None:
+def run_worker(db_path: str | Path, root: Path, cfg: ScheduleConfig, *, run_first: bool = True) -> None:
     """`songrec train --schedule`: a BlockingScheduler in its own process, until interrupted."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -319,7 +312,9 @@ def run_worker(db_path: Path, root: Path, cfg: ScheduleConfig, *, run_first: boo
 
 
 def add_schedule_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="feedback database (default: SONGREC_DB / SONGREC_HOME)")
+    parser.add_argument(
+        "--db", help="feedback database: a file or a URL (default: SONGREC_DATABASE_URL, else SONGREC_DB)"
+    )
     parser.add_argument("--artifacts", type=Path, help="artifacts root (default: SONGREC_HOME/artifacts)")
     parser.add_argument("--interval", type=float, help="seconds between scheduled runs")
     parser.add_argument("--check", type=float, help="seconds between new-feedback checks")
@@ -335,11 +330,11 @@ def schedule_command(args: argparse.Namespace) -> int:
     if args.min_feedback:
         overrides["min_new_feedback"] = args.min_feedback
     cfg = ScheduleConfig.from_env(**overrides)
-    db_path = args.db or paths.database_path()
-    if not Path(db_path).exists():
+    db_path = str(args.db or paths.database_location())
+    if is_sqlite_file_missing(parse_target(db_path)):
         print(
             f"error: no feedback database at {db_path}: run the bot or `songrec chat` first", file=sys.stderr
         )
         return 2
-    run_worker(Path(db_path), Path(args.artifacts or paths.artifacts_dir()), cfg)
+    run_worker(db_path, Path(args.artifacts or paths.artifacts_dir()), cfg)
     return 0

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songrec.features import FeatureConfig
+from songrec.content.features import FeatureConfig
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig
 from training.autoencoder import FAST
 from training.embedding import EmbeddingJob, fit_embeddings
@@ -296,7 +296,8 @@ def search_command(args: argparse.Namespace) -> int:
 
     import torch
 
-    from songrec.catalog import CatalogError, load_default_catalogue
+    from songrec.catalog import load_default_catalogue
+    from songrec.domain import CatalogError
     from training.quality import QualityError, load_eval_set
 
     torch.set_num_threads(max(1, args.threads))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from songrec.features import FeaturePipeline
+from songrec.content.features import FeaturePipeline
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig, build_autoencoder
 from training.autoencoder import PAPER, TrainConfig, train_autoencoder
 

@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import MinMaxScaler, normalize
 from tqdm.auto import tqdm
 
-from songrec import config as songrec_config
+from songrec import settings as songrec_config
 from songrec.models.autoencoders import DeepAEConfig, build_autoencoder
 from training.autoencoder import FAST, TrainConfig, TrainResult, encode, train_autoencoder
 

@@ -108,7 +108,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot hea
     @app_commands.check(owner_only)
     async def retrain(self, interaction: discord.Interaction[SongrecBot]) -> None:
         await replies.defer(interaction, ephemeral=True)
-        learning = getattr(self.bot.service, "learning", None)
+        learning = self.bot.service.learning
         if learning is None:
             text = "Retraining isn't running in this bot process; run `songrec train ranker` on the server."
         elif learning.retrain_now(f"manual: /admin retrain by {interaction.user.id}"):

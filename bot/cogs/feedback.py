@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot import embeds, replies
 from bot.cogs.recommend import MAX_SONG_TEXT, song_autocomplete
 from bot.views import ForgetMeView
-from songrec.service.types import SongrecError
+from songrec.domain import SongrecError
 
 if TYPE_CHECKING:
     from bot.app import SongrecBot

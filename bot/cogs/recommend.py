@@ -11,7 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
-from songrec.service.types import Filters
+from songrec.domain import Filters
+from songrec.spotify.links import is_spotify_id
 
 if TYPE_CHECKING:
     from bot.app import SongrecBot
@@ -87,7 +88,7 @@ class RecommendCog(commands.Cog):
 
     async def _seed_label(self, seed: str) -> str:
         """Show the catalogue's name for a picked track id instead of the raw id."""
-        if len(seed) == 22 and seed.isalnum():
+        if is_spotify_id(seed):
             try:
                 found = await asyncio.wait_for(self.bot.service.autocomplete(seed, limit=1), 1.0)
             except Exception:

@@ -15,8 +15,7 @@ from discord.ext import commands
 
 from bot import embeds, replies
 from bot.cogs.spotify import export_text, import_text
-from bot.errors import NotInVoice
-from songrec.service.types import SongrecError
+from songrec.domain import NotInVoice, SongrecError
 
 if TYPE_CHECKING:
     from bot.app import SongrecBot

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
-from songrec.service.types import ImportedSeeds, PlaylistExport
+from songrec.domain import ImportedSeeds, PlaylistExport
 
 if TYPE_CHECKING:
     from bot.app import SongrecBot

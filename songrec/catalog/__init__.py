@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from songrec.catalog.errors import CatalogDownloadError, CatalogError, CatalogNotFound
 from songrec.catalog.loaders import (
     load_artist_genres,
     load_generic_csv,
@@ -19,6 +18,7 @@ from songrec.catalog.merge import CatalogueBuild, build_catalogue, merge_frames
 from songrec.catalog.resolve import load_default_catalogue
 from songrec.catalog.store import read_catalogue, save_catalogue
 from songrec.catalog.validate import RowIssue
+from songrec.domain import CatalogDownloadError, CatalogError, CatalogNotFound
 
 __all__ = [
     "CatalogDownloadError",

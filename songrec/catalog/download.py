@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from songrec.catalog.errors import CatalogDownloadError, CatalogNotFound
+from songrec.domain import CatalogDownloadError, CatalogNotFound
+from songrec.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,11 @@ HOW_TO_PROVIDE = (
 
 
 def catalog_url(url: str | None = None) -> str:
-    return url or os.environ.get("SONGREC_CATALOG_URL") or DEFAULT_URL
+    return url or get_settings().catalog_url or DEFAULT_URL
 
 
 def catalog_sha256(sha256: str | None = None) -> str:
-    return (sha256 or os.environ.get("SONGREC_CATALOG_SHA256") or DEFAULT_SHA256).strip().lower()
+    return (sha256 or get_settings().catalog_sha256 or DEFAULT_SHA256).strip().lower()
 
 
 def file_sha256(path: Path) -> str:

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songrec.catalog.errors import CatalogError
 from songrec.catalog.schema import AUDIO_FEATURES, conform
 from songrec.catalog.validate import RowIssue, fail_if_strict, log_summary, validate_staged
+from songrec.domain import CatalogError
 
 log = logging.getLogger(__name__)
 

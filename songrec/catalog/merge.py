@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from songrec.catalog.errors import CatalogError, CatalogNotFound
 from songrec.catalog.loaders import hit_predictor_decade, is_csv, load_any, sniff_schema
 from songrec.catalog.schema import (
     COLUMNS,
@@ -36,6 +35,7 @@ from songrec.catalog.schema import (
     conform,
 )
 from songrec.catalog.validate import RowIssue, fail_if_strict
+from songrec.domain import CatalogError, CatalogNotFound
 
 log = logging.getLogger(__name__)
 

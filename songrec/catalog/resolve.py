@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from songrec import config
+from songrec import settings as config
 from songrec.catalog.download import HOW_TO_PROVIDE, catalog_url, download_catalogue
-from songrec.catalog.errors import CatalogDownloadError, CatalogError, CatalogNotFound
 from songrec.catalog.loaders import REQUIRED, is_csv, parse_artist_list, sniff_schema
 from songrec.catalog.merge import (
     CatalogueBuild,
@@ -30,6 +29,7 @@ from songrec.catalog.merge import (
 from songrec.catalog.schema import conform
 from songrec.catalog.store import read_catalogue, save_catalogue
 from songrec.catalog.validate import fail_if_strict, log_summary, validate_staged
+from songrec.domain import CatalogDownloadError, CatalogError, CatalogNotFound
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,9 @@ def load_default_catalogue(
     data = config.data_dir()
     if data is not None:
         return _from_files(_discover(data), root=data, strict=strict, use_cache=use_cache, default=True)
-    if os.environ.get("SONGREC_DATA"):
-        log.warning("SONGREC_DATA=%s is not a folder; looking elsewhere", os.environ["SONGREC_DATA"])
+    named = config.get_settings().data
+    if named is not None:
+        log.warning("SONGREC_DATA=%s is not a folder; looking elsewhere", named)
     cached = _cached_default(strict=strict)
     if cached is not None:
         return cached

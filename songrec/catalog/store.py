@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from songrec.catalog.errors import CatalogError
 from songrec.catalog.merge import CatalogueBuild, content_hash
 from songrec.catalog.schema import COLUMNS, conform
 from songrec.catalog.validate import RowIssue
+from songrec.domain import CatalogError
 
 METADATA_KEY = b"songrec.catalogue"
 FORMAT_VERSION = 1

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from songrec.catalog.errors import CatalogError
 from songrec.catalog.schema import AUDIO_FEATURES
+from songrec.domain import CatalogError
+from songrec.spotify.links import is_spotify_id
 
 log = logging.getLogger(__name__)
 
-TRACK_ID_RE = re.compile(r"^[0-9A-Za-z]{22}$")
 _URI_PREFIX_RE = re.compile(r"^(?:spotify:track:|https?://open\.spotify\.com/track/)")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -188,7 +188,7 @@ def validate_staged(
             ids = stripped.map(normalise_track_id)
             missing = (stripped == "").to_numpy()
             report(column, missing, raw, "missing track id")
-            wrong = ~missing & ~ids.str.fullmatch(TRACK_ID_RE.pattern).to_numpy(dtype=bool)
+            wrong = ~missing & ~ids.map(is_spotify_id).to_numpy(dtype=bool)
             report(column, wrong, raw, "not a Spotify track id (22 letters and digits)")
             out[column] = ids.astype("string")
         elif column == "name":

@@ -1,7 +1,7 @@
 """songrec's recommendation service: the one way in for the bot, `songrec chat` and the CLI.
 
 `Service` (and its config) are imported lazily, so front ends that only need the records and errors
-(`songrec.service.types`) or the Protocol (`songrec.service.api`) do not pay for pandas and hnswlib.
+(`songrec.domain`) or the Protocol (`songrec.service.api`) do not pay for pandas and hnswlib.
 """
 
 from __future__ import annotations

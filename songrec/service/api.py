@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from songrec.service.types import (
+from songrec.domain import (
     FeedbackResult,
     FeedbackSource,
     Filters,
@@ -26,7 +26,18 @@ from songrec.service.types import (
 )
 
 
+class LearningControl(Protocol):
+    """The learning loop as a front end may steer it (training's embedded scheduler satisfies it)."""
+
+    def retrain_now(self, reason: str) -> bool:
+        """Start a retraining run in the background; False when one is already going."""
+        ...
+
+
 class SongService(Protocol):
+    #: The learning loop beside the service (/admin retrain); None when this process runs none.
+    learning: LearningControl | None
+
     async def recommend(
         self,
         user_id: int,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from songrec.domain import DEFAULT_EXPLORE_RATE
+
 
 def _default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
@@ -16,7 +18,7 @@ class ServiceConfig:
     recent_window_s: float = 14 * 24 * 3600.0
     recent_limit: int = 1000
     #: Share of exploratory picks when neither the call nor the guild says otherwise.
-    explore_rate: float = 0.2
+    explore_rate: float = DEFAULT_EXPLORE_RATE
     #: Listeners like you: Pearson correlation over at least this many co-rated tracks.
     similar_min_overlap: int = 3
     similar_min_correlation: float = 0.3

@@ -1,9 +1,15 @@
-"""The recommendation service: one engine snapshot per request, the store for every write.
+"""The recommendation service: a facade over the collaborators that do the work, one engine per request.
 
 Concurrency model: the event loop only orchestrates. CPU work (index queries, clustering, scoring)
-runs in a bounded thread pool on an immutable EngineContext read once per request, so swapping in
-a new engine (or ranker) between requests is one reference assignment and never disturbs a request in
-flight. Every write goes through the Store's single writer (group commit): nothing is lost or doubled.
+runs in a bounded thread pool (runtime.CpuPool) on the immutable Engine read once per request, so
+swapping in a new engine (or ranker) between requests is one reference assignment (runtime.Serving) and
+never disturbs a request in flight. Every write goes through the store's single writer (group commit):
+nothing is lost or doubled.
+
+Collaborators, each handed what it needs (no mixins): seeds.SeedResolver (what a seed stands for),
+sessions.Sessions (group sessions), spotify_ops.SpotifyOps (Spotify), suggestions.SuggestionLog
+(recording and reading suggestions), guilds.GuildSettingsBook (server settings); checks and tracks are
+the small helpers they share.
 """
 
 from __future__ import annotations
@@ -13,75 +19,70 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 
-from songrec import config as paths
-from songrec.artifacts import ArtifactError
+from songrec import settings as paths
 from songrec.catalog.schema import NUMERIC_FEATURES
-from songrec.engine import DESCRIBED, Engine
-from songrec.metrics import metrics
-from songrec.service.config import ServiceConfig
-from songrec.service.errors import db_errors
-from songrec.service.planner import INFO_PREFIXES, Pick, RecommendRequest, plan_recommendations
-from songrec.service.scoring import CandidateScorer, EngineContext
-from songrec.service.sessions import SessionOps
-from songrec.service.similar_users import RatingsCache
-from songrec.service.spotify_ops import SpotifyOps
-from songrec.service.types import (
+from songrec.content.engine import DESCRIBED, Engine
+from songrec.domain import (
+    ArtifactError,
     FeedbackResult,
     FeedbackSource,
     Filters,
     GuildSettings,
     HistoryItem,
+    ImportedSeeds,
     InvalidInput,
+    NotFound,
     NothingToRate,
+    PlaylistExport,
     Profile,
     ServiceUnavailable,
+    SessionInfo,
     SessionStrategy,
+    SessionSummary,
     Suggestion,
     TrackInfo,
-    TrackNotFound,
 )
-from songrec.status import current_pointer, serving_note
-from songrec.store import NewSuggestion, Store, SuggestionRecord
+from songrec.ops.metrics import metrics
+from songrec.ops.status import current_pointer, serving_note
+from songrec.service import checks
+from songrec.service.api import LearningControl
+from songrec.service.config import ServiceConfig
+from songrec.service.errors import db_errors
+from songrec.service.guilds import GuildSettingsBook
+from songrec.service.planner import RecommendRequest, plan_recommendations
+from songrec.service.reasons import explain
+from songrec.service.runtime import CpuPool, Serving
+from songrec.service.scoring import CandidateScorer, scorer_metrics, scorer_version
+from songrec.service.seeds import SeedResolver
+from songrec.service.sessions import Sessions
+from songrec.service.similar_users import RatingsCache
+from songrec.service.spotify_ops import SpotifyOps
+from songrec.service.suggestions import GONE, SuggestionLog
+from songrec.service.tracks import rows_of, track_info
+from songrec.store import StoreBackend, open_store
+
+if TYPE_CHECKING:
+    from songrec.spotify.client import SpotifyClient
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-MAX_ID = 2**63 - 1
 MAX_HISTORY = 100
+#: Incremental ratings refreshes cannot see an undo or a forget made by another process (no newer row):
+#: a full reload this often catches those up.
+RATINGS_FULL_REFRESH_S = 600.0
+#: Votes per page when reading them for the ratings (each page is converted on the event loop).
+RATINGS_PAGE = 2000
 MAX_AUTOCOMPLETE = 100
-#: Front ends whose votes the store records as plain commands.
-_STORED_SOURCE = {"chat": "command", "cli": "command"}
 _SOURCES = frozenset(get_args(FeedbackSource))
-_STRATEGIES = frozenset(get_args(SessionStrategy))
-_SETTINGS = frozenset({"command_channel_id", "explore_rate", "session_strategy"})
 NOTHING_TO_RATE = "There's nothing to rate here yet: ask me for /recommend first, or name a song."
-GONE = "That suggestion is no longer available."
-
-
-def stored_kind(kind: str) -> str:
-    """The store knows content/explore/cold_start/cf/similar_users: taste and session picks are content
-    picks, told apart again on the way out by their score parts and session id (see service_kind)."""
-    return "content" if kind in ("taste", "session") else kind
-
-
-def service_kind(record: SuggestionRecord) -> str:
-    if record.kind == "content":
-        if record.session_id is not None:
-            return "session"
-        if "taste" in record.score_parts:
-            return "taste"
-    if record.kind in ("content", "explore", "cold_start", "similar_users"):
-        return record.kind
-    return "content"
 
 
 def _load_engine(artifacts: Path | None) -> Engine:
@@ -93,32 +94,40 @@ def _load_engine(artifacts: Path | None) -> Engine:
         ) from exc
 
 
-class Service(SessionOps, SpotifyOps):
+class Service:
     """Implements songrec.service.api.SongService. Open with `await Service.open(...)`."""
+
+    #: The learning loop's control (/admin retrain), set by whoever runs one beside the service.
+    learning: LearningControl | None
 
     def __init__(
         self,
-        store: Store,
-        ctx: EngineContext,
+        store: StoreBackend,
+        engine: Engine,
         *,
         config: ServiceConfig,
-        spotify: Any = None,
+        spotify: SpotifyClient | None = None,
         artifacts: Path | None = None,
     ) -> None:
         self.config = config
+        self.learning = None
         self._store = store
-        self._ctx = ctx
-        self._spotify = spotify
         self._artifacts = artifacts
-        #: Re-ranks candidates when set (the learning loop plugs in a classifier or CF model).
-        self.ranker: CandidateScorer | None = None
-        self._executor = ThreadPoolExecutor(max_workers=config.cpu_workers, thread_name_prefix="songrec-cpu")
+        self._serving = Serving(engine)
+        self._cpu = CpuPool(config.cpu_workers)
         self._ratings = RatingsCache()
         self._refresh: asyncio.Task[None] | None = None
-        self._guilds: dict[int, tuple[float, GuildSettings]] = {}
+        self._full_refresh_at = 0.0
+        #: How long the last ratings refresh took, in seconds (the bench reports it).
+        self.last_ratings_refresh_s = 0.0
         self._rng = random.Random(config.seed)
-        self._init_sessions()
-        self._init_spotify()
+        self.guilds = GuildSettingsBook(store, config)
+        self.suggestions = SuggestionLog(store, self._serving)
+        self.spotify = SpotifyOps(store, self._serving, self._cpu, spotify)
+        self.seeds = SeedResolver(config, self._cpu, self.spotify)
+        self.sessions = Sessions(
+            config, store, self._serving, self._cpu, self.seeds, self.suggestions, self.guilds
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -127,28 +136,27 @@ class Service(SessionOps, SpotifyOps):
         cls,
         db_path: str | Path | None = None,
         artifacts: str | Path | None = None,
-        spotify: Any = None,
+        spotify: SpotifyClient | None = None,
         config: ServiceConfig | None = None,
         *,
         engine: Engine | None = None,
     ) -> Service:
         """Load the current artifact (off the event loop) and open the database.
 
-        `spotify` is an optional songrec.spotify.SpotifyClient: without one, links to tracks outside the
+        `spotify` is an optional songrec.spotify.client.SpotifyClient: without one, links to tracks outside the
         catalogue get a TrackNotFound with the closest catalogue tracks. `engine` skips loading (tests).
         """
         config = config or ServiceConfig()
         root = Path(artifacts) if artifacts is not None else None
         if engine is None:
             engine = await asyncio.to_thread(_load_engine, root)
-        ctx = await asyncio.to_thread(EngineContext.build, engine)
         with db_errors():
-            store = await Store.open(
-                db_path if db_path is not None else paths.database_path(),
+            store = await open_store(
+                db_path if db_path is not None else paths.database_location(),
                 busy_deadline_s=config.busy_deadline_s,
             )
-        service = cls(store, ctx, config=config, spotify=spotify, artifacts=root)
-        if spotify is not None and getattr(spotify, "cache", None) is None:
+        service = cls(store, engine, config=config, spotify=spotify, artifacts=root)
+        if spotify is not None and spotify.cache is None:
             spotify.cache = store  # Spotify metadata is cached in the database
         try:
             await service._reload_ratings()
@@ -162,7 +170,7 @@ class Service(SessionOps, SpotifyOps):
         if self._refresh is not None and not self._refresh.done():
             self._refresh.cancel()
         await self._store.close()
-        await asyncio.to_thread(self._executor.shutdown, True)
+        await self._cpu.shutdown()
 
     async def __aenter__(self) -> Service:
         return self
@@ -172,16 +180,20 @@ class Service(SessionOps, SpotifyOps):
 
     @property
     def engine(self) -> Engine:
-        return self._ctx.engine
+        return self._serving.engine
 
     @property
-    def store(self) -> Store:
+    def ranker(self) -> CandidateScorer | None:
+        """Re-ranks candidates when set (the learning loop plugs in a classifier or CF model)."""
+        return self._serving.ranker
+
+    @property
+    def store(self) -> StoreBackend:
         return self._store
 
     async def swap_engine(self, engine: Engine) -> None:
         """Serve from `engine` from the next request on; requests in flight finish on the old one."""
-        ctx = await self._cpu(EngineContext.build, engine)
-        self._ctx = ctx
+        self._serving.engine = engine  # everything it needs was derived at load: one assignment
         log.info("serving engine %s (%d tracks)", engine.version, engine.size)
 
     async def reload_engine(self) -> str:
@@ -192,102 +204,11 @@ class Service(SessionOps, SpotifyOps):
 
     def swap_ranker(self, ranker: CandidateScorer | None) -> None:
         """Score candidates with `ranker` from the next request on (None: embedding scores only)."""
-        self.ranker = ranker
+        self._serving.ranker = ranker
 
     def user_ratings(self, user_id: int) -> dict[str, int]:
         """The user's live votes by track id, from memory (what a ranker folds a new user in from)."""
         return self._ratings.ratings_of(user_id)
-
-    async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
-
-    def _model_version(self, ctx: EngineContext, ranker: CandidateScorer | None) -> str:
-        extra = getattr(ranker, "version", None) if ranker is not None else None
-        return f"{ctx.version}+{extra}" if extra else ctx.version
-
-    # ------------------------------------------------------------------ validation
-
-    @staticmethod
-    def _user(user_id: Any) -> int:
-        if (
-            isinstance(user_id, bool)
-            or not isinstance(user_id, int | np.integer)
-            or not 0 < user_id <= MAX_ID
-        ):
-            raise InvalidInput(f"That isn't a valid user id ({str(user_id)[:40]!r}).")
-        return int(user_id)
-
-    @staticmethod
-    def _guild(guild_id: Any) -> int:
-        if (
-            isinstance(guild_id, bool)
-            or not isinstance(guild_id, int | np.integer)
-            or not 0 < guild_id <= MAX_ID
-        ):
-            raise InvalidInput(f"That isn't a valid server id ({str(guild_id)[:40]!r}).")
-        return int(guild_id)
-
-    def _count(self, k: Any) -> int:
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= self.config.max_k:
-            raise InvalidInput(f"Ask for between 1 and {self.config.max_k} songs.")
-        return int(k)
-
-    @staticmethod
-    def _filters(filters: Filters | None) -> Filters | None:
-        if filters is None:
-            return None
-        if not isinstance(filters, Filters):
-            raise InvalidInput("Filters must be a songrec Filters record.")
-        for name in ("max_popularity", "min_popularity"):
-            value = getattr(filters, name)
-            if value is not None and (
-                isinstance(value, bool) or not (isinstance(value, int | float) and 0 <= value <= 100)
-            ):
-                raise InvalidInput("Popularity limits go from 0 to 100.")
-        if (
-            filters.max_popularity is not None
-            and filters.min_popularity is not None
-            and filters.min_popularity > filters.max_popularity
-        ):
-            raise InvalidInput("The minimum popularity is above the maximum: nothing could match.")
-        rate = filters.explore_rate
-        if rate is not None and (
-            isinstance(rate, bool) or not (isinstance(rate, int | float) and 0.0 <= rate <= 1.0)
-        ):
-            raise InvalidInput("The explore rate must be between 0 and 1.")
-        return filters
-
-    def _seed_texts(self, seeds: Sequence[str] | str | None) -> list[str]:
-        if seeds is None:
-            return []
-        if isinstance(seeds, str):
-            seeds = [seeds]
-        texts = list(seeds)
-        if len(texts) > self.config.max_seeds:
-            raise InvalidInput(f"Give me at most {self.config.max_seeds} songs to start from.")
-        for text in texts:
-            if not isinstance(text, str):
-                raise InvalidInput("Tell me a song as text: a title, 'title - artist' or a Spotify link.")
-        return texts
-
-    # ------------------------------------------------------------------ tracks
-
-    def _track_info(self, ctx: EngineContext, track_id: str) -> TrackInfo:
-        row = ctx.engine.row_of(track_id)
-        if row is not None:
-            return ctx.info(row)
-        return TrackInfo(track_id, "a song no longer in the catalogue", (), None, None)
-
-    async def _resolve(self, ctx: EngineContext, text: str) -> int:
-        """A catalogue row for what the user typed; Spotify links outside the catalogue go to Spotify."""
-        if not isinstance(text, str):
-            raise InvalidInput("Tell me a song as text: a title, 'title - artist' or a Spotify link.")
-        try:
-            return await asyncio.to_thread(ctx.engine.resolve, text)
-        except TrackNotFound as exc:
-            if getattr(exc, "spotify_id", None) is None:
-                raise
-            return await self._resolve_with_spotify(ctx, text, exc)  # see SpotifyOps
 
     # ------------------------------------------------------------------ recommendations
 
@@ -301,27 +222,30 @@ class Service(SessionOps, SpotifyOps):
         guild_id: int | None = None,
         channel_id: int | None = None,
     ) -> list[Suggestion]:
-        uid, count, checked = self._user(user_id), self._count(k), self._filters(filters)
-        texts = self._seed_texts(seeds)
-        ctx = self._ctx
+        uid, count = checks.user(user_id), checks.count(k, self.config.max_k)
+        checked = checks.filters(filters)
+        texts = checks.seed_texts(seeds, self.config.max_seeds)
+        engine = self._serving.engine
         # Albums and playlists stand for all their catalogue tracks: a few anchors, none suggested back.
-        anchors, covered = await self._seed_rows(ctx, texts)
-        return await self._recommend(ctx, uid, anchors, count, checked, guild_id, channel_id, exclude=covered)
+        anchors, covered = await self.seeds.anchors(engine, texts)
+        return await self._recommend(
+            engine, uid, anchors, count, checked, guild_id, channel_id, exclude=covered
+        )
 
     async def more_like(self, user_id: int, suggestion_id: int, k: int = 5) -> list[Suggestion]:
-        uid, count = self._user(user_id), self._count(k)
-        record = await self._suggestion_record(suggestion_id)
+        uid, count = checks.user(user_id), checks.count(k, self.config.max_k)
+        record = await self.suggestions.fetch(suggestion_id)
         if record is None:
             raise InvalidInput(GONE)
-        ctx = self._ctx
-        row = ctx.engine.row_of(record.track_id)
+        engine = self._serving.engine
+        row = engine.row_of(record.track_id)
         if row is None:
             raise InvalidInput("That song is no longer in the catalogue.")
-        return await self._recommend(ctx, uid, (row,), count, None, record.guild_id, record.channel_id)
+        return await self._recommend(engine, uid, (row,), count, None, record.guild_id, record.channel_id)
 
     async def _recommend(
         self,
-        ctx: EngineContext,
+        engine: Engine,
         uid: int,
         seeds: tuple[int, ...],
         k: int,
@@ -337,30 +261,27 @@ class Service(SessionOps, SpotifyOps):
             recent = await self._store.recent_suggested_tracks(
                 uid, since_seconds=cfg.recent_window_s, limit=cfg.recent_limit
             )
-        liked = self._rows(ctx, [v.track_id for v in votes if v.value > 0])
-        disliked = self._rows(ctx, [v.track_id for v in votes if v.value < 0])
+        liked = rows_of(engine, [v.track_id for v in votes if v.value > 0])
+        disliked = rows_of(engine, [v.track_id for v in votes if v.value < 0])
         rate = await self._explore_rate(filters, guild_id)
         self._maybe_refresh_ratings()
-        ranker = self.ranker
+        ranker = self._serving.ranker
         request = RecommendRequest(
             user_id=uid,
             k=k,
             seeds=seeds,
             liked=liked,
             disliked=disliked,
-            excluded=frozenset(self._rows(ctx, recent)) | exclude,
+            excluded=frozenset(rows_of(engine, recent)) | exclude,
             filters=filters,
             explore_n=self._share(k, rate),
-            neighbour_likes=await self._cpu(self._neighbour_likes, ctx, uid),
+            neighbour_likes=await self._cpu.run(self._neighbour_likes, engine, uid),
             rng_seed=self._rng.getrandbits(32),
         )
-        picks = await self._cpu(plan_recommendations, ctx, request, cfg, ranker)
-        return await self._record(ctx, ranker, picks, user_id=uid, channel_id=channel_id, guild_id=guild_id)
-
-    @staticmethod
-    def _rows(ctx: EngineContext, track_ids: Sequence[str]) -> tuple[int, ...]:
-        rows = (ctx.engine.row_of(t) for t in track_ids)
-        return tuple(dict.fromkeys(r for r in rows if r is not None))
+        picks = await self._cpu.run(plan_recommendations, engine, request, cfg, ranker)
+        return await self.suggestions.record(
+            engine, ranker, picks, user_id=uid, channel_id=channel_id, guild_id=guild_id
+        )
 
     def _share(self, k: int, rate: float) -> int:
         """k * rate picks, the fraction rounded up or down at random so the long-run share is exact."""
@@ -372,10 +293,10 @@ class Service(SessionOps, SpotifyOps):
         if filters is not None and filters.explore_rate is not None:
             return float(filters.explore_rate)
         if guild_id is not None:
-            return (await self._guild_cached(guild_id)).explore_rate
+            return (await self.guilds.cached(guild_id)).explore_rate
         return self.config.explore_rate
 
-    def _neighbour_likes(self, ctx: EngineContext, uid: int) -> tuple[tuple[int, int, float], ...]:
+    def _neighbour_likes(self, engine: Engine, uid: int) -> tuple[tuple[int, int, float], ...]:
         cfg = self.config
         neighbours = self._ratings.neighbours(
             uid,
@@ -387,79 +308,15 @@ class Service(SessionOps, SpotifyOps):
             return ()
         found = []
         for track_id, (count, vote) in self._ratings.neighbour_likes(uid, neighbours).items():
-            row = ctx.engine.row_of(track_id)
+            row = engine.row_of(track_id)
             if row is not None:
                 found.append((row, count, vote))
         found.sort(key=lambda f: (-f[2], -f[1], f[0]))
         return tuple(found[:500])
 
-    async def _record(
-        self,
-        ctx: EngineContext,
-        ranker: CandidateScorer | None,
-        picks: list[Pick],
-        *,
-        user_id: int | None,
-        channel_id: int | None,
-        guild_id: int | None,
-        session_id: int | None = None,
-    ) -> list[Suggestion]:
-        """Store the picks (rank, model version, score, parts, reason, kind); return them with their ids."""
-        if not picks:
-            return []
-        infos = [ctx.info(p.row) for p in picks]
-        version = self._model_version(ctx, ranker)
-        new = [
-            NewSuggestion(
-                track_id=info.track_id,
-                rank=rank,
-                model_version=version,
-                kind=stored_kind(pick.kind),
-                score=pick.score,
-                score_parts=pick.parts,
-                reason=pick.reason,
-                user_id=user_id,
-                session_id=session_id,
-                channel_id=channel_id,
-                guild_id=guild_id,
-            )
-            for rank, (pick, info) in enumerate(zip(picks, infos, strict=True), 1)
-        ]
-        with db_errors():
-            records = await self._store.record_suggestions(new)
-        return [self._suggestion(ctx, r, info) for r, info in zip(records, infos, strict=True)]
-
-    def _suggestion(
-        self, ctx: EngineContext, record: SuggestionRecord, info: TrackInfo | None = None
-    ) -> Suggestion:
-        parts = {
-            str(name): float(value)
-            for name, value in record.score_parts.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
-        }
-        return Suggestion(
-            id=record.id,
-            track=info or self._track_info(ctx, record.track_id),
-            rank=record.rank,
-            kind=service_kind(record),  # type: ignore[arg-type]
-            reason=record.reason,
-            score=float(record.score or 0.0),
-            score_parts=parts,
-            model_version=record.model_version,
-            session_id=record.session_id,
-        )
-
-    async def _suggestion_record(self, suggestion_id: Any) -> SuggestionRecord | None:
-        if isinstance(suggestion_id, bool) or not isinstance(suggestion_id, int | np.integer):
-            raise InvalidInput(GONE)
-        if not 0 < suggestion_id <= MAX_ID:
-            return None
-        with db_errors():
-            return await self._store.get_suggestion(int(suggestion_id))
-
     async def get_suggestion(self, suggestion_id: int) -> Suggestion | None:
-        record = await self._suggestion_record(suggestion_id)
-        return None if record is None else self._suggestion(self._ctx, record)
+        record = await self.suggestions.fetch(suggestion_id)
+        return None if record is None else self.suggestions.suggestion(self._serving.engine, record)
 
     async def attach_message(
         self, suggestion_ids: Sequence[int], message_id: int, channel_id: int, guild_id: int | None
@@ -470,8 +327,8 @@ class Service(SessionOps, SpotifyOps):
     async def suggestions_for_message(self, message_id: int) -> list[Suggestion]:
         with db_errors():
             records = await self._store.suggestions_for_message(message_id)
-        ctx = self._ctx
-        return [self._suggestion(ctx, r) for r in records]
+        engine = self._serving.engine
+        return [self.suggestions.suggestion(engine, r) for r in records]
 
     # ------------------------------------------------------------------ feedback
 
@@ -509,25 +366,42 @@ class Service(SessionOps, SpotifyOps):
         guild_id: int | None,
         channel_id: int | None,
     ) -> FeedbackResult:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         if source not in _SOURCES:
             raise InvalidInput(f"Unknown feedback source {str(source)[:20]!r}.")
-        ctx = self._ctx
-        track_id, sid = await self._target(ctx, uid, track, suggestion_id, channel_id)
+        engine = self._serving.engine
+        track_id: str | None = None
+        if suggestion_id is not None:  # the store reads the suggestion inside the vote's transaction
+            if (
+                isinstance(suggestion_id, bool)
+                or not isinstance(suggestion_id, int | np.integer)
+                or not 0 < suggestion_id <= checks.MAX_ID
+            ):
+                raise InvalidInput(GONE)
+            sid: int | None = int(suggestion_id)
+        else:
+            track_id, sid = await self._target(engine, uid, track, None, channel_id)
         with db_errors():
-            before = await self._store.live_feedback(uid, track_id)
-            record = await self._store.add_feedback(
-                uid, track_id, value, _STORED_SOURCE.get(source, source), guild_id, channel_id, sid
-            )
-        self._ratings.set(uid, track_id, value)
-        changed = before is None or before.id != record.id
+            try:  # one write transaction: the vote, and whether it changed anything
+                record, changed = await self._store.vote(
+                    uid,
+                    value,
+                    source,
+                    track_id=track_id,
+                    suggestion_id=sid,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                )
+            except NotFound as exc:  # the suggestion was forgotten (or never existed)
+                raise InvalidInput(GONE) from exc
+        self._ratings.set(uid, record.track_id, value)
         if changed:
             metrics().feedback(source, "like" if value > 0 else "dislike")
-        return FeedbackResult(self._track_info(ctx, track_id), value, changed)
+        return FeedbackResult(track_info(engine, record.track_id), value, changed)
 
     async def _target(
         self,
-        ctx: EngineContext,
+        engine: Engine,
         uid: int,
         track: str | None,
         suggestion_id: int | None,
@@ -535,34 +409,17 @@ class Service(SessionOps, SpotifyOps):
     ) -> tuple[str, int | None]:
         """What a vote is about: a suggestion, a named track, or the last suggestion shown here."""
         if suggestion_id is not None:
-            record = await self._suggestion_record(suggestion_id)
+            record = await self.suggestions.fetch(suggestion_id)
             if record is None:
                 raise InvalidInput(GONE)
             return record.track_id, record.id
         if track is not None:
-            row = await self._resolve(ctx, track)
-            return ctx.info(row).track_id, None
-        last = await self._last_shown(uid, channel_id)
+            row = await self.seeds.song(engine, track)
+            return engine.info(row).track_id, None
+        last = await self.suggestions.last_shown(uid, channel_id)
         if last is None:
             raise NothingToRate(NOTHING_TO_RATE)
         return last.track_id, last.id
-
-    async def _last_shown(self, uid: int, channel_id: int | None) -> SuggestionRecord | None:
-        """The newest suggestion the user saw in the channel: their own, or their session's."""
-        with db_errors():
-            best = await self._store.last_suggestion(uid, channel_id)
-            if channel_id is None:
-                return best
-            session = await self._store.active_session(channel_id)
-            if session is None:
-                return best
-            members = {m.user_id for m in await self._store.members(session.id)}
-            if uid not in members:
-                return best
-            ids = [t.suggestion_id for t in await self._store.session_tracks(session.id) if t.suggestion_id]
-            if ids and (best is None or max(ids) > best.id):
-                return await self._store.get_suggestion(max(ids)) or best
-            return best
 
     async def undo(
         self,
@@ -572,15 +429,15 @@ class Service(SessionOps, SpotifyOps):
         track: str | None = None,
         value: int | None = None,
     ) -> FeedbackResult | None:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         if value not in (None, 1, -1):
             raise InvalidInput("Only a like (+1) or a dislike (-1) can be taken back.")
-        ctx = self._ctx
+        engine = self._serving.engine
         with db_errors():
             if suggestion_id is None and track is None:
                 record = await self._store.undo_feedback(uid)
             else:
-                track_id, _ = await self._target(ctx, uid, track, suggestion_id, None)
+                track_id, _ = await self._target(engine, uid, track, suggestion_id, None)
                 if value is not None:
                     live = await self._store.live_feedback(uid, track_id)
                     if live is None or live.value != value:
@@ -590,32 +447,32 @@ class Service(SessionOps, SpotifyOps):
             return None
         self._ratings.remove(uid, record.track_id)
         metrics().feedback("any", "undo")
-        return FeedbackResult(self._track_info(ctx, record.track_id), 0, True)
+        return FeedbackResult(track_info(engine, record.track_id), 0, True)
 
     async def why(self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None) -> str:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         if suggestion_id is None:
-            record = await self._last_shown(uid, channel_id)
+            record = await self.suggestions.last_shown(uid, channel_id)
             if record is None:
                 raise NothingToRate("I haven't suggested anything to you here yet.")
         else:
-            record = await self._suggestion_record(suggestion_id)
+            record = await self.suggestions.fetch(suggestion_id)
             if record is None:
                 raise InvalidInput(GONE)
-        return explain(self._suggestion(self._ctx, record))
+        return explain(self.suggestions.suggestion(self._serving.engine, record))
 
     # ------------------------------------------------------------------ the user's data
 
     async def history(self, user_id: int, limit: int = 20) -> list[HistoryItem]:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
             raise InvalidInput(f"History shows between 1 and {MAX_HISTORY} entries.")
         with db_errors():
             votes = await self._store.feedback_for_user(uid)
-        ctx = self._ctx
+        engine = self._serving.engine
         return [
             HistoryItem(
-                track=self._track_info(ctx, v.track_id),
+                track=track_info(engine, v.track_id),
                 value=v.value,
                 source=v.source,
                 created_at=datetime.fromtimestamp(v.created_at, UTC).isoformat(timespec="seconds"),
@@ -624,21 +481,21 @@ class Service(SessionOps, SpotifyOps):
         ]
 
     async def profile(self, user_id: int) -> Profile:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         with db_errors():
             votes = await self._store.feedback_for_user(uid)
-        ctx = self._ctx
-        liked = list(self._rows(ctx, [v.track_id for v in votes if v.value > 0]))
-        infos = [ctx.info(r) for r in liked]
+        engine = self._serving.engine
+        liked = list(rows_of(engine, [v.track_id for v in votes if v.value > 0]))
+        infos = [engine.info(r) for r in liked]
         artists = Counter(a for t in infos for a in t.artists)
         genres = Counter(t.genre for t in infos if t.genre)
         decades = Counter(f"{t.year // 10 * 10}s" for t in infos if t.year)
         summary: dict[str, float] = {}
         if liked:
-            means = ctx.engine.scaled[liked].mean(axis=0)
+            means = engine.scaled[liked].mean(axis=0)
             names = list(NUMERIC_FEATURES)
             summary = {f: round(float(means[names.index(f)]), 4) for f in DESCRIBED}
-        neighbours = await self._cpu(
+        neighbours = await self._cpu.run(
             partial(
                 self._ratings.neighbours,
                 uid,
@@ -659,14 +516,14 @@ class Service(SessionOps, SpotifyOps):
         )
 
     async def forget_user(self, user_id: int) -> int:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         with db_errors():
             counts = await self._store.forget_user(uid)
         self._ratings.forget(uid)
         return sum(n for table, n in counts.items() if table != "sessions")  # sessions are only unlinked
 
     async def export_user(self, user_id: int) -> dict[str, Any]:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         with db_errors():
             return await self._store.export_user(uid)
 
@@ -678,7 +535,7 @@ class Service(SessionOps, SpotifyOps):
         if not text.strip():
             return []
         # A default-pool thread, not the CPU pool: keystrokes must not queue behind recommendations.
-        return await asyncio.to_thread(self._ctx.engine.autocomplete, text[:300], limit)
+        return await asyncio.to_thread(self._serving.engine.autocomplete, text[:300], limit)
 
     # ------------------------------------------------------------------ similar listeners
 
@@ -689,25 +546,49 @@ class Service(SessionOps, SpotifyOps):
 
     async def _refresh_quietly(self) -> None:
         try:
-            await self._reload_ratings()
+            full = time.monotonic() - self._full_refresh_at > RATINGS_FULL_REFRESH_S
+            await self._reload_ratings(full=full)
         except Exception as exc:  # a refresh failing must not fail a request: retry next time
             log.warning("could not refresh ratings from the database: %s", exc)
 
-    async def _reload_ratings(self) -> None:
-        self._ratings.begin_reload()
+    async def _reload_ratings(self, full: bool = True) -> None:
+        """Bring the in-memory ratings up to date: every live vote (full), or only the votes newer than the
+        last one seen. Rows are read a page at a time (each page is a short step on the event loop) and
+        folded in on a worker thread, so neither blocks the loop for long at a million votes."""
+        ratings = self._ratings
+        since = 0 if full else ratings.last_id
+        ratings.begin_reload()
+        started = time.monotonic()
         try:
             with db_errors():
-                votes = [(v.user_id, v.track_id, v.value) async for v in self._store.iter_feedback()]
+                if full:
+                    last = await self._store.last_feedback_id()
+                    votes = [
+                        (v.user_id, v.track_id, v.value)
+                        async for v in self._store.iter_feedback(batch_size=RATINGS_PAGE)
+                    ]
+                else:
+                    changes = [
+                        (v.id, v.user_id, v.track_id, 0 if v.undone_at is not None else v.value)
+                        async for v in self._store.iter_feedback(
+                            since, include_undone=True, batch_size=RATINGS_PAGE
+                        )
+                    ]
         except BaseException:
-            self._ratings.abort_reload()
+            ratings.abort_reload()
             raise
-        self._ratings.finish_reload(votes)
+        if full:
+            await self._cpu.run(ratings.finish_reload, votes, last)
+            self._full_refresh_at = time.monotonic()
+        else:
+            await self._cpu.run(ratings.apply_changes, changes)
+        self.last_ratings_refresh_s = time.monotonic() - started
 
     async def similar_users(self, user_id: int, limit: int = 10) -> list[tuple[int, float]]:
         """Listeners whose likes and dislikes correlate with this user's: (user id, Pearson r)."""
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         cfg = self.config
-        found = await self._cpu(
+        found = await self._cpu.run(
             partial(
                 self._ratings.neighbours,
                 uid,
@@ -718,64 +599,94 @@ class Service(SessionOps, SpotifyOps):
         )
         return [(n.user_id, n.correlation) for n in found]
 
+    # ------------------------------------------------------------------ seeds, sessions, Spotify
+
+    async def resolve_seeds(self, text: str) -> list[TrackInfo]:
+        """The catalogue tracks a song argument stands for (not recorded anywhere): one for a song or a
+        track link, the known tracks of an album or playlist, a few songs of an artist link."""
+        engine = self._serving.engine
+        return [engine.info(r) for r in await self.seeds.rows(engine, text)]
+
+    async def start_session(
+        self,
+        guild_id: int | None,
+        channel_id: int,
+        created_by: int,
+        *,
+        voice_channel_id: int | None = None,
+        strategy: SessionStrategy | None = None,
+        members: Sequence[int] = (),
+        seeds: Sequence[str] = (),
+    ) -> SessionInfo:
+        return await self.sessions.start_session(
+            guild_id,
+            channel_id,
+            created_by,
+            voice_channel_id=voice_channel_id,
+            strategy=strategy,
+            members=members,
+            seeds=seeds,
+        )
+
+    async def join_session(self, channel_id: int, user_id: int) -> SessionInfo:
+        return await self.sessions.join_session(channel_id, user_id)
+
+    async def leave_session(self, channel_id: int, user_id: int) -> SessionInfo:
+        return await self.sessions.leave_session(channel_id, user_id)
+
+    async def active_session(self, channel_id: int) -> SessionInfo | None:
+        return await self.sessions.active_session(channel_id)
+
+    async def session_for_voice_channel(self, voice_channel_id: int) -> SessionInfo | None:
+        return await self.sessions.session_for_voice_channel(voice_channel_id)
+
+    async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]:
+        return await self.sessions.session_next(channel_id, user_id, k)
+
+    async def end_session(self, channel_id: int, user_id: int) -> SessionSummary:
+        return await self.sessions.end_session(channel_id, user_id)
+
+    async def import_playlist(self, user_id: int, url: str) -> ImportedSeeds:
+        return await self.spotify.import_playlist(user_id, url)
+
+    async def export_playlist(
+        self,
+        user_id: int,
+        *,
+        count: int | None = None,
+        session_id: int | None = None,
+        name: str | None = None,
+        public: bool = True,
+    ) -> PlaylistExport:
+        return await self.spotify.export_playlist(
+            user_id, count=count, session_id=session_id, name=name, public=public
+        )
+
     # ------------------------------------------------------------------ guild settings and status
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
-        guild_id = self._guild(guild_id)
-        with db_errors():
-            stored = await self._store.get_guild_settings(guild_id)
-        settings = GuildSettings(
-            guild_id=stored.guild_id,
-            command_channel_id=stored.command_channel_id,
-            # A guild that never chose keeps following the service default (not the schema's).
-            explore_rate=stored.explore_rate if stored.updated_at is not None else self.config.explore_rate,
-            session_strategy=stored.session_strategy,  # type: ignore[arg-type]
-        )
-        self._guilds[settings.guild_id] = (time.monotonic(), settings)
-        return settings
+        return await self.guilds.get(guild_id)
 
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
-        unknown = set(changes) - _SETTINGS
-        if unknown:
-            raise InvalidInput(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
-        rate = changes.get("explore_rate")
-        if "explore_rate" in changes and (
-            isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0
-        ):
-            raise InvalidInput("The explore rate must be between 0 and 1.")
-        if "session_strategy" in changes and changes["session_strategy"] not in _STRATEGIES:
-            raise InvalidInput("Strategy must be 'average' or 'least_misery'.")
-        current = await self.get_guild_settings(guild_id)
-        with db_errors():
-            stored = await self._store.get_guild_settings(guild_id)
-            if stored.updated_at is None:  # first save: pin the defaults the guild was running with
-                changes = {"explore_rate": current.explore_rate, **changes}
-            await self._store.set_guild_settings(guild_id, **changes)
-        return await self.get_guild_settings(guild_id)
-
-    async def _guild_cached(self, guild_id: int) -> GuildSettings:
-        cached = self._guilds.get(guild_id)
-        if cached is not None and time.monotonic() - cached[0] < self.config.guild_settings_ttl_s:
-            return cached[1]
-        return await self.get_guild_settings(guild_id)
+        return await self.guilds.update(guild_id, **changes)
 
     async def status(self) -> dict[str, Any]:
-        ctx = self._ctx
+        engine, ranker = self._serving.engine, self._serving.ranker
         with db_errors():
             size = await self._store.database_size()
             runs = await self._store.last_training_runs(5)
-        metrics = ctx.engine.manifest.metrics
+        metrics = engine.manifest.metrics
         current = current_pointer(self._artifacts or paths.artifacts_dir(), "embedding")
         return {
-            "model_version": ctx.version,
+            "model_version": engine.version,
             "current_version": current,
-            "serving_note": serving_note(ctx.version, current, ctx.engine.problems),
-            "catalogue_size": ctx.engine.size,
+            "serving_note": serving_note(engine.version, current, engine.problems),
+            "catalogue_size": engine.size,
             "index_recall": metrics.get("recall_at_10"),
-            "embedding_problems": list(ctx.engine.problems),
-            "ranker": None if self.ranker is None else type(self.ranker).__name__,
-            "ranker_version": getattr(self.ranker, "version", None),
-            "ranker_metrics": getattr(self.ranker, "metrics", None),
+            "embedding_problems": list(engine.problems),
+            "ranker": None if ranker is None else type(ranker).__name__,
+            "ranker_version": scorer_version(ranker),
+            "ranker_metrics": scorer_metrics(ranker),
             "database_path": self._store.path,
             "database_bytes": size,
             "training_runs": [
@@ -791,22 +702,3 @@ class Service(SessionOps, SpotifyOps):
                 for r in runs
             ],
         }
-
-
-def explain(suggestion: Suggestion) -> str:
-    """The reason, then the score as the sum of its parts (what /why shows)."""
-    summed = [(n, v) for n, v in suggestion.score_parts.items() if not n.startswith(INFO_PREFIXES)]
-    terms = " ".join(f"{'+' if v >= 0 else '-'} {n.replace('_', ' ')} {abs(v):.2f}" for n, v in summed)
-    terms = terms[2:] if terms.startswith("+ ") else terms
-    notes = [
-        f"{n.removeprefix('n_').removeprefix('info_').replace('_', ' ')} {v:g}"
-        for n, v in suggestion.score_parts.items()
-        if n.startswith(INFO_PREFIXES)
-    ]
-    head = (
-        f"{suggestion.track.name} by {suggestion.track.artist_line or 'unknown artist'}: {suggestion.reason}."
-    )
-    tail = f"\nScore {suggestion.score:.2f} = {terms}" if terms else f"\nScore {suggestion.score:.2f}"
-    if notes:
-        tail += f" ({'; '.join(notes)})"
-    return f"{head}{tail}\n{suggestion.kind.replace('_', ' ')} pick, model {suggestion.model_version}."

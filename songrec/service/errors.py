@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Iterator
 
-from songrec.service.types import InvalidInput, ServiceUnavailable
-from songrec.store import errors as store_errors
+from songrec.domain import InvalidInput, ServiceUnavailable
+from songrec.domain import errors as store_errors
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def db_errors() -> Iterator[None]:
         raise InvalidInput(_sentence(str(exc))) from exc
     except store_errors.MigrationError as exc:
         raise ServiceUnavailable(str(exc)) from exc
-    except (store_errors.StoreError, sqlite3.Error) as exc:
+    except store_errors.StoreError as exc:
         log.exception("database failure")
         raise ServiceUnavailable(BROKEN) from exc
 

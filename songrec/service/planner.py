@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from songrec.content.engine import Engine
+from songrec.domain import Filters
 from songrec.service import reasons
 from songrec.service.config import ServiceConfig
-from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts, summed
+from songrec.service.reasons import COUNT_PREFIX, INFO_PREFIXES
+from songrec.service.scoring import CandidateScorer, ranker_parts, summed
 from songrec.service.taste import (
     cluster_likes,
     cold_start_candidates,
@@ -21,12 +24,8 @@ from songrec.service.taste import (
     pick_diverse,
     proportional_quotas,
 )
-from songrec.service.types import Filters
 
-#: Score parts with these prefixes inform (a count, the strategy not used) but are not summed.
-COUNT_PREFIX = "n_"
-INFO_PREFIXES = (COUNT_PREFIX, "info_")
-#: The learned ranker's P(like) for this user, stored for the reason (see songrec.ranking).
+#: The learned ranker's P(like) for this user, stored for the reason (see songrec.models.ranker).
 LIKE_PROB = "info_like_prob"
 
 
@@ -64,19 +63,28 @@ class _Group:
 def make_pick(kind: str, row: int, reason: str, parts: dict[str, float]) -> Pick:
     """The score is the sum of the parts, except those that only inform (n_*, info_*)."""
     clean = {name: round(float(value), 6) for name, value in parts.items()}
-    score = sum(v for name, v in clean.items() if not name.startswith(INFO_PREFIXES))
+    score = _summed_clean(clean)
     if LIKE_PROB in clean and kind != "cold_start":
         reason = f"{reason}, and your taste model rates it {clean[LIKE_PROB]:.0%}"
     return Pick(int(row), kind, reason, round(score, 6), clean)
 
 
+def pick_score(parts: dict[str, float]) -> float:
+    """The score make_pick gives these parts, without building the Pick."""
+    return round(_summed_clean({name: round(float(value), 6) for name, value in parts.items()}), 6)
+
+
+def _summed_clean(clean: dict[str, float]) -> float:
+    return sum(v for name, v in clean.items() if not name.startswith(INFO_PREFIXES))
+
+
 def plan_recommendations(
-    ctx: EngineContext, req: RecommendRequest, cfg: ServiceConfig, ranker: CandidateScorer | None
+    engine: Engine, req: RecommendRequest, cfg: ServiceConfig, ranker: CandidateScorer | None
 ) -> list[Pick]:
-    engine = ctx.engine
     banned_rows = set(req.excluded) | set(req.disliked) | set(req.liked) | set(req.seeds)
-    taken = {str(engine.keys[r]) for r in banned_rows}
-    allowed = engine.allowed(req.filters, banned_rows)
+    keys = engine.key_list
+    taken = {keys[r] for r in banned_rows}
+    allowed = engine.allowed(req.filters, banned_rows)  # once per request, shared by every group
     rng = np.random.default_rng(req.rng_seed)
     explore_n = max(0, min(req.k, req.explore_n))
     main_n = req.k - explore_n
@@ -84,32 +92,36 @@ def plan_recommendations(
     su_pool = [
         (row, n, vote)
         for row, n, vote in req.neighbour_likes
-        if (allowed is None or allowed[row]) and str(engine.keys[row]) not in taken
+        if (allowed is None or allowed[row]) and keys[row] not in taken
     ]
     su_n = min(len(su_pool), max(1, round(main_n * cfg.similar_share))) if su_pool and main_n >= 2 else 0
     main_n -= su_n
 
-    su_picks = _similar_user_picks(ctx, req, cfg, ranker, su_pool, su_n, taken)
+    su_picks = _similar_user_picks(engine, req, cfg, ranker, su_pool, su_n, taken)
     if req.seeds:
         groups = [_Group((s,), (s,)) for s in req.seeds]
-        main = _neighbour_picks(ctx, req, cfg, ranker, groups, main_n, taken, banned_rows, "content")
+        main = _neighbour_picks(
+            engine, req, cfg, ranker, groups, main_n, taken, banned_rows, allowed, "content"
+        )
     elif req.liked:
         liked = np.asarray(req.liked[-cfg.max_taste_likes :], dtype=np.int64)
-        clusters = cluster_likes(ctx, liked, cfg.max_clusters, cfg.anchors_per_cluster)
+        clusters = cluster_likes(engine, liked, cfg.max_clusters, cfg.anchors_per_cluster)
         groups = [_Group(c.anchors, c.members) for c in clusters]
-        main = _neighbour_picks(ctx, req, cfg, ranker, groups, main_n, taken, banned_rows, "taste")
+        main = _neighbour_picks(
+            engine, req, cfg, ranker, groups, main_n, taken, banned_rows, allowed, "taste"
+        )
     else:
-        main = _cold_start_picks(ctx, req, cfg, ranker, main_n, allowed, taken, rng)
+        main = _cold_start_picks(engine, req, cfg, ranker, main_n, allowed, taken, rng)
     main.sort(key=lambda p: -p.score)
     picked = main + su_picks
     anchors = np.asarray(req.seeds + req.liked or tuple(p.row for p in picked), dtype=np.int64)
     near = np.asarray(sorted(set(req.seeds + req.liked) | {p.row for p in picked}), dtype=np.int64)
-    explore = _explore_picks(ctx, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng)
+    explore = _explore_picks(engine, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng)
     return picked + explore
 
 
 def _neighbour_picks(
-    ctx: EngineContext,
+    engine: Engine,
     req: RecommendRequest,
     cfg: ServiceConfig,
     ranker: CandidateScorer | None,
@@ -117,12 +129,12 @@ def _neighbour_picks(
     n: int,
     taken: set[str],
     banned_rows: set[int],
+    allowed: np.ndarray | None,
     kind: str,
 ) -> list[Pick]:
     """Nearest neighbours per group (a seed, or a taste cluster), each group getting its share."""
     if n <= 0 or not groups:
         return []
-    engine = ctx.engine
     for group, quota in zip(groups, proportional_quotas([len(g.members) for g in groups], n), strict=True):
         group.quota = quota
     disliked = np.asarray(req.disliked, dtype=np.int64)
@@ -139,50 +151,55 @@ def _neighbour_picks(
             banned_rows,
             taken,
             max_per_artist=engine.MAX_PER_ARTIST,
+            allowed=allowed,
         )
         rows = np.asarray([c.row for c in found], dtype=np.int64)
         if len(rows) == 0:
             scored.append([])
             continue
-        anchor, dist = ctx.nearest(rows, np.asarray(group.members, dtype=np.int64))
+        anchor, dist = engine.nearest(rows, np.asarray(group.members, dtype=np.int64))
         parts: dict[str, np.ndarray] = {
-            part: ctx.closeness(dist),
+            part: engine.closeness(dist),
             "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
         }
         if len(disliked):
-            parts["dislike_penalty"] = ctx.dislike_penalty(rows, disliked, cfg.dislike_weight)
+            parts["dislike_penalty"] = engine.dislike_penalty(rows, disliked, cfg.dislike_weight)
         parts.update(ranker_parts(ranker, req.user_id, rows))
         # Reasons are written for the chosen few only (below): they cost far more than a score.
+        columns = {name: v.tolist() for name, v in parts.items()}
+        totals = [sum(values) for values in zip(*summed(columns), strict=True)]  # in parts order
+        anchors = anchor.tolist()
         picks = [
-            (int(row), int(anchor[i]), {name: float(v[i]) for name, v in parts.items()})
-            for i, row in enumerate(rows)
+            (int(row), anchors[i], {name: v[i] for name, v in columns.items()}, totals[i])
+            for i, row in enumerate(rows.tolist())
         ]
-        scored.append(sorted(picks, key=lambda p: -sum(summed(p[2]))))
-    out: list[tuple[int, int, dict[str, float]]] = []
-    leftovers: list[tuple[int, int, dict[str, float]]] = []
+        scored.append(sorted(picks, key=lambda p: -p[3]))
+    keys = engine.key_list
+    out: list[tuple[int, int, dict[str, float], float]] = []
+    leftovers: list[tuple[int, int, dict[str, float], float]] = []
     for group, picks in zip(groups, scored, strict=True):
         got = 0
         for pick in picks:
-            key = str(engine.keys[pick[0]])
+            key = keys[pick[0]]
             if got < group.quota and key not in taken:
                 taken.add(key)
                 out.append(pick)
                 got += 1
             else:
                 leftovers.append(pick)
-    for pick in sorted(leftovers, key=lambda p: -sum(summed(p[2]))):  # a group ran dry: others fill in
+    for pick in sorted(leftovers, key=lambda p: -p[3]):  # a group ran dry: others fill in
         if len(out) >= n:
             break
-        key = str(engine.keys[pick[0]])
+        key = keys[pick[0]]
         if key not in taken:
             taken.add(key)
             out.append(pick)
     write = reasons.seed_reason if kind == "content" else reasons.taste_reason
-    return [make_pick(kind, row, write(ctx, a, row), parts) for row, a, parts in out]
+    return [make_pick(kind, row, write(engine, a, row), parts) for row, a, parts, _ in out]
 
 
 def _similar_user_picks(
-    ctx: EngineContext,
+    engine: Engine,
     req: RecommendRequest,
     cfg: ServiceConfig,
     ranker: CandidateScorer | None,
@@ -192,33 +209,38 @@ def _similar_user_picks(
 ) -> list[Pick]:
     if n <= 0 or not pool:
         return []
-    engine = ctx.engine
     rows = np.asarray([row for row, _, _ in pool], dtype=np.int64)
-    extra = ranker_parts(ranker, req.user_id, rows)
-    picks = []
-    for i, (row, listeners, vote) in enumerate(pool):
-        parts = {
+    extra = {name: v.tolist() for name, v in ranker_parts(ranker, req.user_id, rows).items()}
+    popularity = (cfg.popularity_weight * engine.popularity[rows] / 100.0).tolist()
+
+    def parts_of(i: int) -> dict[str, float]:
+        _, listeners, vote = pool[i]
+        return {
             "neighbour_vote": vote,
-            "popularity": cfg.popularity_weight * engine.popularity[row] / 100.0,
+            "popularity": popularity[i],
             f"{COUNT_PREFIX}listeners": float(listeners),
             **{name: v[i] for name, v in extra.items()},
         }
-        picks.append(make_pick("similar_users", row, reasons.similar_users_reason(listeners), parts))
-    picks.sort(key=lambda p: (-p.score, p.row))
+
+    # Every candidate's score as make_pick would give it; the Pick (and its reason) only for the chosen.
+    scores = [pick_score(parts_of(i)) for i in range(len(pool))]
+    order = sorted(range(len(pool)), key=lambda i: (-scores[i], pool[i][0]))
+    keys = engine.key_list
     out = []
-    for pick in picks:
-        key = str(engine.keys[pick.row])
+    for i in order:
+        row, listeners, _ = pool[i]
+        key = keys[row]
         if key in taken:
             continue
         taken.add(key)
-        out.append(pick)
+        out.append(make_pick("similar_users", row, reasons.similar_users_reason(listeners), parts_of(i)))
         if len(out) == n:
             break
     return out
 
 
 def _cold_start_picks(
-    ctx: EngineContext,
+    engine: Engine,
     req: RecommendRequest,
     cfg: ServiceConfig,
     ranker: CandidateScorer | None,
@@ -228,27 +250,27 @@ def _cold_start_picks(
     rng: np.random.Generator,
 ) -> list[Pick]:
     """Popular, but spread over genres and decades: a newcomer's first picks teach us the most."""
-    pool = cold_start_candidates(ctx, allowed, taken)
+    pool = cold_start_candidates(engine, allowed, taken)
     if n <= 0 or len(pool) == 0:
         return []
-    popularity = ctx.engine.popularity[pool] / 100.0
+    popularity = engine.popularity[pool] / 100.0
     base_parts: dict[str, np.ndarray] = {"popularity": popularity}
     disliked = np.asarray(req.disliked, dtype=np.int64)
     if len(disliked):
-        base_parts["dislike_penalty"] = ctx.dislike_penalty(pool, disliked, cfg.dislike_weight)
+        base_parts["dislike_penalty"] = engine.dislike_penalty(pool, disliked, cfg.dislike_weight)
     base_parts.update(ranker_parts(ranker, req.user_id, pool))
     base = np.sum(summed(base_parts), axis=0)
     index = {int(r): i for i, r in enumerate(pool)}
     out = []
-    for row, extra in pick_diverse(ctx, pool, n, base, rng, taken):
+    for row, extra in pick_diverse(engine, pool, n, base, rng, taken):
         i = index[row]
         parts = {name: float(v[i]) for name, v in base_parts.items()} | extra
-        out.append(make_pick("cold_start", row, reasons.cold_start_reason(ctx, row), parts))
+        out.append(make_pick("cold_start", row, reasons.cold_start_reason(engine, row), parts))
     return out
 
 
 def _explore_picks(
-    ctx: EngineContext,
+    engine: Engine,
     req: RecommendRequest,
     cfg: ServiceConfig,
     ranker: CandidateScorer | None,
@@ -263,9 +285,9 @@ def _explore_picks(
     does not mark down (at or above the median of its scores, and not below neutral) are considered."""
     if n <= 0:
         return []
-    rows, dist = far_candidates(ctx, allowed, near, rng)
-    keys = ctx.engine.keys
-    keep = np.asarray([str(keys[r]) not in taken for r in rows], dtype=bool)
+    rows, dist = far_candidates(engine, allowed, near, rng)
+    keys = engine.key_list
+    keep = np.fromiter((keys[r] not in taken for r in rows.tolist()), dtype=bool, count=len(rows))
     rows, dist = rows[keep], dist[keep]
     if len(rows) == 0:
         return []
@@ -278,13 +300,13 @@ def _explore_picks(
         passing = (total >= np.median(total)) & (total >= 0.0)
         rows, dist = rows[passing], dist[passing]
         extra = {name: v[passing] for name, v in extra.items()}
-    novelty = 1.0 - ctx.closeness(dist) if len(near) else np.ones(len(rows))
-    base_parts = {"novelty": novelty, "popularity": 0.5 * ctx.engine.popularity[rows] / 100.0, **extra}
+    novelty = 1.0 - engine.closeness(dist) if len(near) else np.ones(len(rows))
+    base_parts = {"novelty": novelty, "popularity": 0.5 * engine.popularity[rows] / 100.0, **extra}
     base = np.sum(summed(base_parts), axis=0)
     index = {int(r): i for i, r in enumerate(rows)}
     out = []
-    for row, more in pick_diverse(ctx, rows, n, base, rng, taken):
+    for row, more in pick_diverse(engine, rows, n, base, rng, taken):
         i = index[row]
         parts = {name: float(v[i]) for name, v in base_parts.items()} | more
-        out.append(make_pick("explore", row, reasons.explore_reason(ctx, row, anchors), parts))
+        out.append(make_pick("explore", row, reasons.explore_reason(engine, row, anchors), parts))
     return out

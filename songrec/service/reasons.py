@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from songrec.catalog.schema import NUMERIC_FEATURES
-from songrec.engine import DESCRIBED
-from songrec.service.scoring import EngineContext
+from songrec.content.engine import DESCRIBED, Engine
+from songrec.domain import Suggestion
 
+#: Score parts with these prefixes inform (a count, the strategy not used) but are not summed.
+COUNT_PREFIX = "n_"
+INFO_PREFIXES = (COUNT_PREFIX, "info_")
 #: How to say "more" and "less" of each described audio feature.
 _WORDS: dict[str, tuple[str, str]] = {
     "tempo": ("faster", "slower"),
@@ -22,24 +25,24 @@ _WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def neighbour_reason(ctx: EngineContext, anchor: int, row: int, prefix: str) -> str:
-    """Engine.reason's sentence, from the context's arrays (no DataFrame lookups on the hot path)."""
-    features = ctx.engine.matching_features(anchor, row)
-    text = f"{prefix} {ctx.name(anchor)}: similar {' and '.join(features)}"
-    decade_a, decade_b = int(ctx.decade[anchor]), int(ctx.decade[row])
+def neighbour_reason(engine: Engine, anchor: int, row: int, prefix: str) -> str:
+    """Engine.reason's sentence, from the engine's arrays (no DataFrame lookups on the hot path)."""
+    features = engine.matching_features(anchor, row)
+    text = f"{prefix} {engine.name(anchor)}: similar {' and '.join(features)}"
+    decade_a, decade_b = int(engine.decade[anchor]), int(engine.decade[row])
     if decade_a >= 0 and decade_a == decade_b:
         text += f", {decade_b}s"
     return text
 
 
-def seed_reason(ctx: EngineContext, anchor: int, row: int) -> str:
+def seed_reason(engine: Engine, anchor: int, row: int) -> str:
     """E.g. "close to Ring of Fire: similar tempo and acousticness, 1960s"."""
-    return neighbour_reason(ctx, anchor, row, "close to")
+    return neighbour_reason(engine, anchor, row, "close to")
 
 
-def taste_reason(ctx: EngineContext, anchor: int, row: int) -> str:
+def taste_reason(engine: Engine, anchor: int, row: int) -> str:
     """E.g. "because you liked Ring of Fire: similar tempo and acousticness, 1960s"."""
-    return neighbour_reason(ctx, anchor, row, "because you liked")
+    return neighbour_reason(engine, anchor, row, "because you liked")
 
 
 def similar_users_reason(listeners: int) -> str:
@@ -47,32 +50,32 @@ def similar_users_reason(listeners: int) -> str:
     return f"liked by listeners like you ({listeners} {noun})"
 
 
-def cold_start_reason(ctx: EngineContext, row: int) -> str:
-    genre = ctx.genre[row]
-    decade = ctx.decade_label(row)
+def cold_start_reason(engine: Engine, row: int) -> str:
+    genre = engine.genre[row]
+    decade = engine.decade_label(row)
     what = f"a popular {genre} track" if genre else "a popular track"
     if decade:
         what += f" from the {decade}"
     return f"cold start: {what}, picked for variety while I learn your taste (👍 or 👎 it)"
 
 
-def explore_reason(ctx: EngineContext, row: int, anchors: np.ndarray) -> str:
+def explore_reason(engine: Engine, row: int, anchors: np.ndarray) -> str:
     """E.g. "explore: something different — more acoustic and slower than your usual, a 1950s jazz track"."""
-    contrast = feature_contrast(ctx, row, anchors)
-    genre = ctx.genre[row]
-    decade = ctx.decade_label(row)
+    contrast = feature_contrast(engine, row, anchors)
+    genre = engine.genre[row]
+    decade = engine.decade_label(row)
     label = " ".join(p for p in (decade, genre) if p)
     tail = f", a {label} track" if label else ""
     body = f"{contrast} than your usual" if contrast else "far from your usual"
     return f"explore: something different — {body}{tail}"
 
 
-def feature_contrast(ctx: EngineContext, row: int, anchors: np.ndarray, count: int = 2) -> str:
+def feature_contrast(engine: Engine, row: int, anchors: np.ndarray, count: int = 2) -> str:
     """The audio features on which a track differs most from the anchors' average, in words."""
     if len(anchors) == 0:
         return ""
     names = list(NUMERIC_FEATURES)
-    scaled, spread = ctx.engine.scaled, ctx.engine.spread
+    scaled, spread = engine.scaled, engine.spread
     centre = scaled[np.asarray(anchors, dtype=np.int64)].mean(axis=0)
     gaps = []
     for feature in DESCRIBED:
@@ -92,3 +95,22 @@ def session_reason(strategy: str, members: int, blend: float, anchor_name: str |
     noun = "listener" if members == 1 else "listeners"
     text = f"group pick for {members} {noun} ({how})"
     return f"{text}; close to {anchor_name}" if anchor_name else text
+
+
+def explain(suggestion: Suggestion) -> str:
+    """The reason, then the score as the sum of its parts (what /why shows)."""
+    summed = [(n, v) for n, v in suggestion.score_parts.items() if not n.startswith(INFO_PREFIXES)]
+    terms = " ".join(f"{'+' if v >= 0 else '-'} {n.replace('_', ' ')} {abs(v):.2f}" for n, v in summed)
+    terms = terms[2:] if terms.startswith("+ ") else terms
+    notes = [
+        f"{n.removeprefix('n_').removeprefix('info_').replace('_', ' ')} {v:g}"
+        for n, v in suggestion.score_parts.items()
+        if n.startswith(INFO_PREFIXES)
+    ]
+    head = (
+        f"{suggestion.track.name} by {suggestion.track.artist_line or 'unknown artist'}: {suggestion.reason}."
+    )
+    tail = f"\nScore {suggestion.score:.2f} = {terms}" if terms else f"\nScore {suggestion.score:.2f}"
+    if notes:
+        tail += f" ({'; '.join(notes)})"
+    return f"{head}{tail}\n{suggestion.kind.replace('_', ' ')} pick, model {suggestion.model_version}."

@@ -10,34 +10,33 @@ the session steers as people react. Session seeds are stored as already-played s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from songrec.service import reasons
-from songrec.service.config import ServiceConfig
-from songrec.service.errors import db_errors
-from songrec.service.planner import COUNT_PREFIX, Pick, make_pick
-from songrec.service.scoring import CandidateScorer, EngineContext, ranker_parts, summed
-from songrec.service.taste import cluster_likes
-from songrec.service.types import (
+from songrec.content.engine import Engine
+from songrec.domain import (
     InvalidInput,
     NotInSession,
     SessionInfo,
+    SessionRecord,
     SessionStrategy,
     SessionSummary,
     Suggestion,
-    TrackInfo,
 )
-from songrec.store import SessionRecord
-
-if TYPE_CHECKING:
-    from songrec.service.types import GuildSettings
-    from songrec.store import Store
-
-T = TypeVar("T")
+from songrec.service import checks, reasons
+from songrec.service.config import ServiceConfig
+from songrec.service.errors import db_errors
+from songrec.service.guilds import STRATEGY_HELP, GuildSettingsBook
+from songrec.service.planner import COUNT_PREFIX, Pick, make_pick
+from songrec.service.runtime import CpuPool, Serving
+from songrec.service.scoring import CandidateScorer, ranker_parts, summed
+from songrec.service.seeds import SeedResolver
+from songrec.service.suggestions import SuggestionLog
+from songrec.service.taste import cluster_likes
+from songrec.service.tracks import rows_of, track_info
+from songrec.store import StoreBackend
 
 NO_SESSION = "There's no group session in this channel: start one with /session start."
 #: Score of a candidate for a member who has liked nothing yet, per unit of popularity (0-1).
@@ -53,7 +52,7 @@ class MemberTaste:
 
 
 def plan_session(
-    ctx: EngineContext,
+    engine: Engine,
     members: list[MemberTaste],
     strategy: str,
     k: int,
@@ -62,26 +61,25 @@ def plan_session(
     cfg: ServiceConfig,
     ranker: CandidateScorer | None,
 ) -> list[Pick]:
-    engine = ctx.engine
     banned = set(excluded) | {r for m in members for r in m.disliked}
     taken = {str(engine.keys[r]) for r in banned}
     pool: set[int] = set()
     want = k * 4 + 10
     for member in members:
         liked = np.asarray(member.liked[-cfg.max_taste_likes :], dtype=np.int64)
-        for cluster in cluster_likes(ctx, liked, cfg.max_clusters, cfg.anchors_per_cluster):
+        for cluster in cluster_likes(engine, liked, cfg.max_clusters, cfg.anchors_per_cluster):
             pool.update(c.row for c in engine.similar(list(cluster.anchors), want, None, banned, taken))
     if seeds:
         pool.update(c.row for c in engine.similar(list(seeds), want, None, banned, taken))
     if any(not m.liked for m in members) and not seeds:
         allowed = engine.allowed(None, banned)
-        cold = ctx.cold_pool if allowed is None else ctx.cold_pool[allowed[ctx.cold_pool]]
+        cold = engine.cold_pool if allowed is None else engine.cold_pool[allowed[engine.cold_pool]]
         pool.update(int(r) for r in cold[:400])
     pool -= banned
     rows = np.asarray(sorted(pool), dtype=np.int64)
     if len(rows) == 0 or not members:
         return []
-    scores = np.vstack([_member_scores(ctx, m, rows, seeds, cfg, ranker) for m in members])
+    scores = np.vstack([_member_scores(engine, m, rows, seeds, cfg, ranker) for m in members])
     mean, worst = scores.mean(axis=0), scores.min(axis=0)
     blend = worst if strategy == "least_misery" else mean
     popularity = cfg.popularity_weight * engine.popularity[rows] / 100.0
@@ -98,8 +96,8 @@ def plan_session(
         taken.add(key)
         anchor_name = None
         if len(anchors):
-            nearest, _ = ctx.nearest(np.asarray([row]), anchors)
-            anchor_name = ctx.name(int(nearest[0]))
+            nearest, _ = engine.nearest(np.asarray([row]), anchors)
+            anchor_name = engine.name(int(nearest[0]))
         parts = {
             strategy: float(blend[i]),
             "popularity": float(popularity[i]),
@@ -114,7 +112,7 @@ def plan_session(
 
 
 def _member_scores(
-    ctx: EngineContext,
+    engine: Engine,
     member: MemberTaste,
     rows: np.ndarray,
     seeds: tuple[int, ...],
@@ -123,49 +121,40 @@ def _member_scores(
 ) -> np.ndarray:
     anchors = np.asarray(member.liked[-cfg.max_taste_likes :] + seeds, dtype=np.int64)
     if len(anchors):
-        score = ctx.closeness(ctx.min_distance(rows, anchors))
+        score = engine.closeness(engine.min_distance(rows, anchors))
     else:
-        score = COLD_MEMBER_WEIGHT * ctx.engine.popularity[rows] / 100.0
-    score = score + ctx.dislike_penalty(rows, np.asarray(member.disliked, dtype=np.int64), cfg.dislike_weight)
+        score = COLD_MEMBER_WEIGHT * engine.popularity[rows] / 100.0
+    score = score + engine.dislike_penalty(
+        rows, np.asarray(member.disliked, dtype=np.int64), cfg.dislike_weight
+    )
     for values in summed(ranker_parts(ranker, member.user_id, rows)):
         score = score + values
     return score
 
 
-class SessionOps:
-    """The session half of Service (a mixin: it shares the service's store, engine and threads)."""
+class Sessions:
+    """Group sessions for the service: handed the store, what is served, the CPU pool, the seed resolver,
+    the suggestion log and the guild settings (for the default strategy)."""
 
-    config: ServiceConfig
-    ranker: CandidateScorer | None
-    _store: Store
-    _ctx: EngineContext
-
-    if TYPE_CHECKING:
-
-        def _user(self, user_id: Any) -> int: ...
-        def _count(self, k: Any) -> int: ...
-        async def _cpu(self, fn: Callable[..., T], *args: Any) -> T: ...
-        async def _resolve(self, ctx: EngineContext, text: str) -> int: ...
-        async def _resolve_seeds(self, ctx: EngineContext, text: str) -> list[int]: ...
-        async def _guild_cached(self, guild_id: int) -> GuildSettings: ...
-        def _rows(self, ctx: EngineContext, track_ids: Sequence[str]) -> tuple[int, ...]: ...
-        async def _record(
-            self,
-            ctx: EngineContext,
-            ranker: CandidateScorer | None,
-            picks: list[Pick],
-            *,
-            user_id: int | None,
-            channel_id: int | None,
-            guild_id: int | None,
-            session_id: int | None = None,
-        ) -> list[Suggestion]: ...
-        def _track_info(self, ctx: EngineContext, track_id: str) -> TrackInfo: ...
-
-    def _init_sessions(self) -> None:
-        #: voice channel -> text channel, for sessions started by this process (see session_for_voice_channel)
+    def __init__(
+        self,
+        config: ServiceConfig,
+        store: StoreBackend,
+        serving: Serving,
+        cpu: CpuPool,
+        seeds: SeedResolver,
+        suggestions: SuggestionLog,
+        guilds: GuildSettingsBook,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._serving = serving
+        self._cpu = cpu
+        self._seeds = seeds
+        self._suggestions = suggestions
+        self._guilds = guilds
         #: one pick at a time per session, so two concurrent /session next never offer the same track
-        self._session_locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
 
     async def _info(self, record: SessionRecord, *, include_left: bool = False) -> SessionInfo:
         with db_errors():
@@ -200,19 +189,19 @@ class SessionOps:
     ) -> SessionInfo:
         if guild_id is None:
             raise InvalidInput("Group sessions run in a server's text channel, not in direct messages.")
-        creator = self._user(created_by)
-        others = [self._user(m) for m in dict.fromkeys(members) if m != creator]
+        creator = checks.user(created_by)
+        others = [checks.user(m) for m in dict.fromkeys(members) if m != creator]
         if strategy is None:
-            strategy = (await self._guild_cached(guild_id)).session_strategy
+            strategy = (await self._guilds.cached(guild_id)).session_strategy
         if strategy not in STRATEGIES:
-            raise InvalidInput("Strategy must be 'average' or 'least_misery'.")
+            raise InvalidInput(STRATEGY_HELP)
         if isinstance(seeds, str):
             seeds = [seeds]
-        if len(seeds) > self.config.max_seeds:
-            raise InvalidInput(f"Give me at most {self.config.max_seeds} songs to start from.")
-        ctx = self._ctx
+        if len(seeds) > self._config.max_seeds:
+            raise InvalidInput(f"Give me at most {self._config.max_seeds} songs to start from.")
+        engine = self._serving.engine
         # Bad seeds fail before anything is stored; an album or playlist seeds with all its known tracks.
-        seed_rows = [row for s in seeds for row in await self._resolve_seeds(ctx, s)]
+        seed_rows = [row for s in seeds for row in await self._seeds.rows(engine, s)]
         with db_errors():
             record = await self._store.create_session(
                 guild_id, channel_id, creator, voice_channel_id=voice_channel_id, strategy=strategy
@@ -220,19 +209,19 @@ class SessionOps:
             for member in others:
                 await self._store.add_member(record.id, member)
             if seed_rows:
-                ids = [ctx.info(r).track_id for r in dict.fromkeys(seed_rows)]
+                ids = [engine.info(r).track_id for r in dict.fromkeys(seed_rows)]
                 await self._store.add_session_tracks(record.id, ids, played=True)
         return await self._info(record)
 
     async def join_session(self, channel_id: int, user_id: int) -> SessionInfo:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         record = await self._active(channel_id)
         with db_errors():
             await self._store.add_member(record.id, uid)
         return await self._info(record)
 
     async def leave_session(self, channel_id: int, user_id: int) -> SessionInfo:
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         record = await self._active(channel_id)
         with db_errors():
             left = await self._store.remove_member(record.id, uid)
@@ -252,9 +241,9 @@ class SessionOps:
         return None if record is None else await self._info(record)
 
     async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]:
-        uid, count = self._user(user_id), self._count(k)
+        uid, count = checks.user(user_id), checks.count(k, self._config.max_k)
         record = await self._active(channel_id)
-        lock = self._session_locks.setdefault(record.id, asyncio.Lock())
+        lock = self._locks.setdefault(record.id, asyncio.Lock())
         async with lock:
             with db_errors():
                 members = [m.user_id for m in await self._store.members(record.id)]
@@ -262,23 +251,22 @@ class SessionOps:
                     raise NotInSession("Join the session first with /session join.")
                 tracks = await self._store.session_tracks(record.id)
                 votes = {m: await self._store.feedback_for_user(m) for m in members}
-            ctx = self._ctx
+            engine, ranker = self._serving.engine, self._serving.ranker
             tastes = [
                 MemberTaste(
                     m,
-                    self._rows(ctx, [v.track_id for v in votes[m] if v.value > 0]),
-                    self._rows(ctx, [v.track_id for v in votes[m] if v.value < 0]),
+                    rows_of(engine, [v.track_id for v in votes[m] if v.value > 0]),
+                    rows_of(engine, [v.track_id for v in votes[m] if v.value < 0]),
                 )
                 for m in members
             ]
-            excluded = frozenset(self._rows(ctx, [t.track_id for t in tracks]))
-            seeds = self._rows(ctx, [t.track_id for t in tracks if t.suggestion_id is None])
-            ranker = self.ranker
-            picks = await self._cpu(
-                plan_session, ctx, tastes, record.strategy, count, excluded, seeds, self.config, ranker
+            excluded = frozenset(rows_of(engine, [t.track_id for t in tracks]))
+            seeds = rows_of(engine, [t.track_id for t in tracks if t.suggestion_id is None])
+            picks = await self._cpu.run(
+                plan_session, engine, tastes, record.strategy, count, excluded, seeds, self._config, ranker
             )
-            suggestions = await self._record(
-                ctx,
+            suggestions = await self._suggestions.record(
+                engine,
                 ranker,
                 picks,
                 user_id=None,
@@ -296,7 +284,7 @@ class SessionOps:
         return suggestions
 
     async def end_session(self, channel_id: int, user_id: int) -> SessionSummary:
-        self._user(user_id)
+        checks.user(user_id)
         record = await self._active(channel_id)
         with db_errors():
             tracks = await self._store.session_tracks(record.id)
@@ -304,18 +292,18 @@ class SessionOps:
             people = list(dict.fromkeys(m.user_id for m in members))
             votes = {p: await self._store.feedback_for_user(p) for p in people}
             ended = await self._store.end_session(record.id)
-        self._session_locks.pop(record.id, None)
-        ctx = self._ctx
+        self._locks.pop(record.id, None)
+        engine = self._serving.engine
         suggested = [t.track_id for t in tracks if t.suggestion_id is not None]
         liked_by = {p: {v.track_id for v in votes[p] if v.value > 0} for p in people}
         liked = []
         for track_id in dict.fromkeys(suggested):
             fans = tuple(p for p in people if track_id in liked_by[p])
             if fans:
-                liked.append((self._track_info(ctx, track_id), fans))
+                liked.append((track_info(engine, track_id), fans))
         info = await self._info(ended or record, include_left=True)
         return SessionSummary(
             session=info,
-            suggested=tuple(self._track_info(ctx, t) for t in suggested),
+            suggested=tuple(track_info(engine, t) for t in suggested),
             liked=tuple(liked),
         )

@@ -1,18 +1,30 @@
 """Listeners like you: user-user Pearson correlation over co-rated tracks (Spotify deep-learning paper,
 eq. 1), on an in-memory copy of everyone's live likes and dislikes.
 
-The copy is loaded from the store at start, updated by every vote this service records, and reloaded
-from the database every `ratings_refresh_s` (another process may write to the same database). Votes
-recorded while a reload is reading are replayed on top of it, so none is lost to the race.
+The copy is loaded from the store at start, updated by every vote this service records, and brought up
+to date from the database every `ratings_refresh_s` (another process may write to the same database):
+incrementally, with only the votes newer than the last one seen (`apply_changes`), and in full now and
+then (`finish_reload`), since an undo or a forget by another process changes no newer row. Votes
+recorded while a refresh is reading are replayed on top of it, so none is lost to the race.
+
+The neighbour search counts co-raters in C (collections.Counter over each rated track's raters), at most
+`MAX_RATERS_PER_TRACK` of the newest raters of any one track, so its cost is bounded by the user's own
+votes, whatever the size of the community.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+#: Co-raters counted per track: a hit rated by everyone says little about who is alike, and the walk
+#: over its raters would otherwise grow with the community.
+MAX_RATERS_PER_TRACK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +60,10 @@ class RatingsCache:
         self._by_user: dict[int, dict[str, int]] = {}
         self._by_track: dict[str, dict[int, int]] = {}
         self._journal: list[tuple[str, int, str | None, int]] | None = None
+        self._names: dict[str, str] = {}  # one str object per track id, shared by both maps
         self.loaded_at = 0.0
+        #: The newest feedback id folded in from the database: the next incremental refresh starts after it.
+        self.last_id = 0
 
     # -- updates (event loop) ---------------------------------------------------------------
 
@@ -74,30 +89,59 @@ class RatingsCache:
         with self._lock:
             self._journal = []
 
-    def finish_reload(self, votes: Iterable[tuple[int, str, int]]) -> None:
-        """Replace everything with `votes` (user, track, value), then replay what happened meanwhile."""
+    def finish_reload(self, votes: Iterable[tuple[int, str, int]], last_id: int = 0) -> None:
+        """Replace everything with `votes` (user, track, value), then replay what happened meanwhile.
+
+        The new maps are built outside the lock (requests keep reading the old ones meanwhile)."""
         by_user: dict[int, dict[str, int]] = {}
         by_track: dict[str, dict[int, int]] = {}
+        names: dict[str, str] = {}
         for user, track, value in votes:
+            track = names.setdefault(track, track)
             by_user.setdefault(user, {})[track] = value
             by_track.setdefault(track, {})[user] = value
         with self._lock:
             journal, self._journal = self._journal or [], None
-            self._by_user, self._by_track = by_user, by_track
-            for op, user, track, value in journal:
-                if op == "set" and track is not None:
-                    self._set(user, track, value)
-                elif op == "remove" and track is not None:
-                    self._remove(user, track)
-                elif op == "forget":
-                    self._forget(user)
+            self._by_user, self._by_track, self._names = by_user, by_track, names
+            self._replay(journal)
+            self.last_id = max(self.last_id, last_id)
             self.loaded_at = time.monotonic()
+
+    def apply_changes(self, changes: Iterable[tuple[int, int, str, int]]) -> None:
+        """Fold in (id, user, track, value) rows newer than `last_id`, by id; value 0 means the row was
+        undone. A pair's newest row says what holds now: a live row is the vote, an undone one means none
+        (a live vote is always its pair's newest row). Then replay what happened while they were read."""
+        final: dict[tuple[int, str], int] = {}
+        newest = 0
+        for row_id, user, track, value in changes:
+            final[(user, track)] = value
+            newest = max(newest, row_id)
+        with self._lock:
+            journal, self._journal = self._journal or [], None
+            for (user, track), value in final.items():
+                if value:
+                    self._set(user, track, value)
+                else:
+                    self._remove(user, track)
+            self._replay(journal)
+            self.last_id = max(self.last_id, newest)
+            self.loaded_at = time.monotonic()
+
+    def _replay(self, journal: list[tuple[str, int, str | None, int]]) -> None:
+        for op, user, track, value in journal:
+            if op == "set" and track is not None:
+                self._set(user, track, value)
+            elif op == "remove" and track is not None:
+                self._remove(user, track)
+            elif op == "forget":
+                self._forget(user)
 
     def abort_reload(self) -> None:
         with self._lock:
             self._journal = None
 
     def _set(self, user_id: int, track_id: str, value: int) -> None:
+        track_id = self._names.setdefault(track_id, track_id)
         self._by_user.setdefault(user_id, {})[track_id] = value
         self._by_track.setdefault(track_id, {})[user_id] = value
 
@@ -131,16 +175,20 @@ class RatingsCache:
             mine = self._by_user.get(user_id, {})
             if len(mine) < min_overlap:
                 return []
-            shared: dict[int, list[str]] = {}
+            counts: Counter[int] = Counter()
             for track in mine:
-                for other in self._by_track.get(track, {}):
-                    if other != user_id:
-                        shared.setdefault(other, []).append(track)
+                raters = self._by_track.get(track, {})
+                if len(raters) > MAX_RATERS_PER_TRACK:  # the newest raters of a hit (dicts keep order)
+                    counts.update(itertools.islice(reversed(raters), MAX_RATERS_PER_TRACK))
+                else:
+                    counts.update(raters.keys())  # keys: a mapping would add its values
+            counts.pop(user_id, None)
             found = []
-            for other, tracks in shared.items():
-                if len(tracks) < min_overlap:
+            for other, overlap in counts.items():
+                if overlap < min_overlap:
                     continue
                 theirs = self._by_user[other]
+                tracks = [t for t in mine if t in theirs]  # in the order of the user's own votes
                 r = pearson([mine[t] for t in tracks], [theirs[t] for t in tracks])
                 if r >= min_correlation:
                     found.append(Neighbour(other, r, len(tracks)))

@@ -3,8 +3,9 @@
 Audio features always come from the catalogue: Spotify only says which song a link names (single-track
 look-up or search, client credentials), lists an album's or playlist's tracks, and creates playlists in
 the operator's account (authorization code, `songrec spotify-login`). Every spotipy call runs in
-songrec.spotify's executor with a timeout, retries and Retry-After; this mixin only decides what to ask
-and turns every Spotify failure into a SongrecError the user can act on.
+songrec.spotify.client's executor with a timeout, retries and Retry-After; SpotifyOps only decides what to
+ask and turns every Spotify failure into a SongrecError the user can act on. Which seed goes where is
+songrec.service.seeds' job: it parses each seed once and calls in here for links the catalogue can't answer.
 """
 
 from __future__ import annotations
@@ -12,20 +13,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from songrec.lookup import title_key
-from songrec.service.config import ServiceConfig
-from songrec.service.errors import db_errors
-from songrec.service.scoring import EngineContext
-from songrec.service.taste import cluster_likes
-from songrec.service.types import (
+from songrec.content.engine import Engine
+from songrec.content.lookup import Query
+from songrec.content.songkey import title_key
+from songrec.domain import (
     ImportedSeeds,
     InvalidInput,
+    MalformedSpotifyLink,
     NotInCatalogueYet,
     NotInSession,
     PlaylistExport,
@@ -35,22 +35,18 @@ from songrec.service.types import (
     TrackInfo,
     TrackNotFound,
 )
-from songrec.spotify_links import (
-    MalformedSpotifyLink,
-    SpotifyRef,
-    is_spotify_id,
-    is_spotify_like,
-    parse_spotify_ref,
-    parse_spotify_ref_strict,
-)
+from songrec.service import checks
+from songrec.service.errors import db_errors
+from songrec.service.runtime import CpuPool, Serving
+from songrec.service.taste import cluster_likes
+from songrec.service.tracks import track_info
+from songrec.spotify.links import SpotifyRef, is_spotify_id, parse_spotify_ref, parse_spotify_ref_strict
 
 if TYPE_CHECKING:
-    from songrec.engine import Engine
     from songrec.spotify import SpotifyClient, SpotifyTrack
-    from songrec.store import Store
+    from songrec.store import StoreBackend
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Tracks read from one album or playlist (ten pages of 50), and catalogue tracks kept from them as seeds.
 MAX_COLLECTION_TRACKS = 500
@@ -78,13 +74,13 @@ NOTHING_TO_EXPORT = "There's nothing to export yet: ask me for /recommend first.
 @contextlib.contextmanager
 def spotify_errors(*, export: bool = False) -> Iterator[None]:
     """Translate songrec.spotify's errors into SongrecErrors with a message that says what to do."""
-    from songrec import spotify as sp
+    from songrec import domain as sp
 
     try:
         yield
     except MalformedSpotifyLink as exc:
         raise InvalidInput(str(exc)) from exc
-    except sp.PlaylistUnavailable as exc:
+    except sp.SpotifyPlaylistHidden as exc:
         raise PlaylistUnavailable(str(exc)) from exc
     except sp.SpotifyNotConfigured as exc:
         raise SpotifyNotSetUp(EXPORT_HELP if export else f"{exc} {LOOKUP_HELP}") from exc
@@ -97,7 +93,7 @@ def spotify_errors(*, export: bool = False) -> Iterator[None]:
         raise SpotifyProblem(str(exc)) from exc
 
 
-def representatives(ctx: EngineContext, rows: Sequence[int], n: int) -> list[int]:
+def representatives(engine: Engine, rows: Sequence[int], n: int) -> list[int]:
     """At most n rows that stand for a collection: the most central track of each k-means cluster.
 
     A 50-track playlist queried seed by seed would give its first few tracks all the picks; one anchor
@@ -105,13 +101,12 @@ def representatives(ctx: EngineContext, rows: Sequence[int], n: int) -> list[int
     """
     if len(rows) <= n:
         return list(rows)
-    clusters = cluster_likes(ctx, np.asarray(rows, dtype=np.int64), n, 1)
+    clusters = cluster_likes(engine, np.asarray(rows, dtype=np.int64), n, 1)
     return [c.anchors[0] for c in clusters][:n]
 
 
-def closest_known(ctx: EngineContext, name: str, artist: str) -> list[TrackInfo]:
+def closest_known(engine: Engine, name: str, artist: str) -> list[TrackInfo]:
     """Catalogue tracks by the same artist first, then ones with the same name (at most five)."""
-    engine = ctx.engine
     by_artist = [engine.info(r) for r in rows_by_artist(engine, artist, 4)] if artist.strip() else []
     by_name = engine.autocomplete(name, 5) if name.strip() else []
     seen: dict[str, TrackInfo] = {}
@@ -150,21 +145,16 @@ def _missing_message(kind: str, name: str, total: int, examples: Sequence[str]) 
 
 
 class SpotifyOps:
-    """The Spotify half of Service (a mixin: it shares the service's store, engine and threads)."""
+    """Spotify for the service: tracks, albums, playlists and artists the catalogue can't answer alone,
+    playlist import and export. Handed the store, what is served, the CPU pool and the optional client."""
 
-    config: ServiceConfig
-    _store: Store
-    _ctx: EngineContext
-    _spotify: SpotifyClient | None
-
-    if TYPE_CHECKING:
-
-        def _user(self, user_id: Any) -> int: ...
-        async def _cpu(self, fn: Callable[..., T], *args: Any) -> T: ...
-        async def _resolve(self, ctx: EngineContext, text: str) -> int: ...
-        def _track_info(self, ctx: EngineContext, track_id: str) -> TrackInfo: ...
-
-    def _init_spotify(self) -> None:
+    def __init__(
+        self, store: StoreBackend, serving: Serving, cpu: CpuPool, client: SpotifyClient | None
+    ) -> None:
+        self._store = store
+        self._serving = serving
+        self._cpu = cpu
+        self._spotify = client
         #: (kind, id) -> (engine, read at, imported, catalogue rows): see COLLECTION_TTL_S
         self._collections: dict[tuple[str, str], tuple[Engine, float, ImportedSeeds, tuple[int, ...]]] = {}
         self._keys: tuple[Engine, dict[str, int]] | None = None
@@ -178,28 +168,31 @@ class SpotifyOps:
 
     # ------------------------------------------------------------------ matching Spotify to the catalogue
 
-    async def _key_index(self, ctx: EngineContext) -> dict[str, int]:
+    async def _key_index(self, engine: Engine) -> dict[str, int]:
         cached = self._keys
-        if cached is not None and cached[0] is ctx.engine:
+        if cached is not None and cached[0] is engine:
             return cached[1]
-        index = await self._cpu(key_index, ctx.engine)
-        self._keys = (ctx.engine, index)
+        index = await self._cpu.run(key_index, engine)
+        self._keys = (engine, index)
         return index
 
     @staticmethod
-    def _match(ctx: EngineContext, index: dict[str, int], track: SpotifyTrack) -> int | None:
+    def _match(engine: Engine, index: dict[str, int], track: SpotifyTrack) -> int | None:
         """By id, else by same song (Spotify has an id per release: single, album, remaster)."""
-        row = ctx.engine.row_of(track.id)
+        row = engine.row_of(track.id)
         if row is not None:
             return row
         return index.get(title_key(track.name, list(track.artists)))
 
     # ------------------------------------------------------------------ one track
 
-    async def _resolve_with_spotify(self, ctx: EngineContext, text: str, original: TrackNotFound) -> int:
-        """A track link outside the catalogue: ask Spotify which song it is, then find it or the nearest."""
-        from songrec.spotify import SpotifyError, resolve_track_ref
+    async def track_outside_catalogue(self, engine: Engine, query: Query, original: TrackNotFound) -> int:
+        """A track link the catalogue lacks (`query.link`, already parsed): ask Spotify which song it is,
+        then find it or the nearest."""
+        from songrec.domain import SpotifyError
+        from songrec.spotify.resolve import resolve_track_ref
 
+        text = query.text
         client = self._client()
         if client is None:
             raise NotInCatalogueYet(
@@ -209,7 +202,9 @@ class SpotifyOps:
                 original.closest,
             )
         try:
-            found = await resolve_track_ref(text, lambda tid: ctx.engine.row_of(tid) is not None, client)
+            found = await resolve_track_ref(
+                query.link or text, lambda tid: engine.row_of(tid) is not None, client
+            )
         except MalformedSpotifyLink as exc:
             raise InvalidInput(str(exc)) from exc
         except SpotifyError as exc:
@@ -221,16 +216,16 @@ class SpotifyOps:
                 original.closest,
             ) from exc
         for track_id in found.catalogue_ids:
-            row = ctx.engine.row_of(track_id)
+            row = engine.row_of(track_id)
             if row is not None:
                 return row
         if not found.tracks:
             raise NotInCatalogueYet(text, "That Spotify track is not in the catalogue yet.", original.closest)
         wanted = found.tracks[0]
-        row = self._match(ctx, await self._key_index(ctx), wanted)
+        row = self._match(engine, await self._key_index(engine), wanted)
         if row is not None:
             return row
-        closest = await self._cpu(closest_known, ctx, wanted.name, wanted.artist)
+        closest = await self._cpu.run(closest_known, engine, wanted.name, wanted.artist)
         head = f"“{wanted.name}” by {', '.join(wanted.artists) or 'an unknown artist'} is not in the catalogue yet."
         if closest:
             listed = "; ".join(f"{t.name} by {t.artist_line}" for t in closest)
@@ -241,53 +236,7 @@ class SpotifyOps:
 
     # ------------------------------------------------------------------ albums, playlists, artists
 
-    @staticmethod
-    def _link(text: Any) -> SpotifyRef | None:
-        """An album, playlist or artist link; None for songs (tracks, names, ids, broken links)."""
-        if not isinstance(text, str) or not is_spotify_like(text):
-            return None
-        try:
-            ref = parse_spotify_ref(text)
-        except MalformedSpotifyLink:
-            return None  # _resolve says what is wrong with it
-        return ref if ref is not None and ref.kind != "track" else None
-
-    async def _expand(self, ctx: EngineContext, text: str) -> tuple[list[int], bool]:
-        """Catalogue rows for one seed text, and whether it named a collection (album/playlist/artist)."""
-        ref = self._link(text)
-        if ref is None:
-            return [await self._resolve(ctx, text)], False
-        if ref.kind == "artist":
-            return await self._artist_rows(ctx, ref), True
-        _, rows = await self._collection(ctx, ref)
-        return list(rows), True
-
-    async def _resolve_seeds(self, ctx: EngineContext, text: str) -> list[int]:
-        """Every catalogue row a seed stands for: one for a song, all known tracks for an album/playlist."""
-        rows, _ = await self._expand(ctx, text)
-        return rows
-
-    async def resolve_seeds(self, text: str) -> list[TrackInfo]:
-        """The catalogue tracks a song argument stands for (not recorded anywhere): one for a song or a
-        track link, the known tracks of an album or playlist, a few songs of an artist link."""
-        ctx = self._ctx
-        return [ctx.info(r) for r in await self._resolve_seeds(ctx, text)]
-
-    async def _seed_rows(
-        self, ctx: EngineContext, texts: Sequence[str]
-    ) -> tuple[tuple[int, ...], frozenset[int]]:
-        """(anchors to recommend from, every row the seeds stand for: never suggested back)."""
-        anchors: list[int] = []
-        every: list[int] = []
-        for text in texts:
-            rows, collection = await self._expand(ctx, text)
-            every += rows
-            if collection and len(rows) > self.config.max_seeds:
-                rows = await self._cpu(representatives, ctx, rows, self.config.max_seeds)
-            anchors += rows
-        return tuple(dict.fromkeys(anchors)), frozenset(every)
-
-    async def _artist_rows(self, ctx: EngineContext, ref: SpotifyRef) -> list[int]:
+    async def artist_rows(self, engine: Engine, ref: SpotifyRef) -> list[int]:
         client = self._client()
         if client is None:
             raise SpotifyNotSetUp(f"That's an artist link. {LOOKUP_HELP}")
@@ -295,18 +244,18 @@ class SpotifyOps:
             name = await client.artist_name(ref.id)
         if not name:
             raise InvalidInput("Spotify couldn't find that artist; check the link.")
-        rows = await self._cpu(rows_by_artist, ctx.engine, name, ARTIST_SEEDS)
+        rows = await self._cpu.run(rows_by_artist, engine, name, ARTIST_SEEDS)
         if not rows:
             raise NotInCatalogueYet(
                 ref.url, f"I don't have songs by {name} in the catalogue yet.", artist=name
             )
         return rows
 
-    async def _collection(self, ctx: EngineContext, ref: SpotifyRef) -> tuple[ImportedSeeds, tuple[int, ...]]:
+    async def collection(self, engine: Engine, ref: SpotifyRef) -> tuple[ImportedSeeds, tuple[int, ...]]:
         """An album's or playlist's tracks that the catalogue knows (read from Spotify, or cached)."""
         key = (ref.kind, ref.id)
         cached = self._collections.get(key)
-        if cached is not None and cached[0] is ctx.engine and time.monotonic() - cached[1] < COLLECTION_TTL_S:
+        if cached is not None and cached[0] is engine and time.monotonic() - cached[1] < COLLECTION_TTL_S:
             return cached[2], cached[3]
         client = self._client()
         if client is None:
@@ -321,11 +270,11 @@ class SpotifyOps:
                 f"That {ref.kind} has no tracks songrec can use (it is empty, or holds only local files, "
                 "podcast episodes or removed tracks)."
             )
-        index = await self._key_index(ctx)
+        index = await self._key_index(engine)
         rows: dict[int, None] = {}
         missing: list[SpotifyTrack] = []
         for track in collection.tracks:
-            row = self._match(ctx, index, track)
+            row = self._match(engine, index, track)
             if row is None:
                 missing.append(track)
             else:
@@ -333,7 +282,7 @@ class SpotifyOps:
         examples = tuple(f"{t.name} by {t.artist or 'unknown'}" for t in missing[:5])
         if not rows:
             first = missing[0]
-            closest = await self._cpu(closest_known, ctx, first.name, first.artist)
+            closest = await self._cpu.run(closest_known, engine, first.name, first.artist)
             raise NotInCatalogueYet(
                 ref.url,
                 _missing_message(ref.kind, collection.name, len(collection.tracks), examples),
@@ -344,19 +293,19 @@ class SpotifyOps:
             kind=ref.kind,
             name=collection.name,
             url=ref.url,
-            tracks=tuple(ctx.info(r) for r in kept),
+            tracks=tuple(engine.info(r) for r in kept),
             missing=len(missing),
             skipped=collection.skipped,
             missing_examples=examples,
         )
         if len(self._collections) >= COLLECTION_CACHE_SIZE:
             del self._collections[min(self._collections, key=lambda k: self._collections[k][1])]
-        self._collections[key] = (ctx.engine, time.monotonic(), imported, kept)
+        self._collections[key] = (engine, time.monotonic(), imported, kept)
         return imported, kept
 
     async def import_playlist(self, user_id: int, url: str) -> ImportedSeeds:
         """A playlist's (or album's) catalogue tracks as seeds, and how many Spotify tracks were missing."""
-        self._user(user_id)
+        checks.user(user_id)
         if not isinstance(url, str) or not url.strip():
             raise InvalidInput("Paste a Spotify playlist or album link.")
         try:
@@ -368,7 +317,7 @@ class SpotifyOps:
                 f"That's a Spotify {ref.kind} link: give me a playlist or album link (a {ref.kind} link "
                 "works as the song in /recommend)."
             )
-        imported, _ = await self._collection(self._ctx, ref)
+        imported, _ = await self.collection(self._serving.engine, ref)
         return imported
 
     # ------------------------------------------------------------------ export
@@ -387,7 +336,7 @@ class SpotifyOps:
 
         Public by default: a private playlist in the operator's account can't be opened by anyone else.
         """
-        uid = self._user(user_id)
+        uid = checks.user(user_id)
         if count is not None and (
             isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_EXPORT
         ):
@@ -422,11 +371,11 @@ class SpotifyOps:
             canonical = parse_spotify_ref(url, default_kind="playlist")
         except MalformedSpotifyLink:
             canonical = None
-        ctx = self._ctx
+        engine = self._serving.engine
         return PlaylistExport(
             url=canonical.url if canonical is not None else url,
             name=title,
-            tracks=tuple(self._track_info(ctx, t) for t in usable),
+            tracks=tuple(track_info(engine, t) for t in usable),
             skipped=len(track_ids) - len(usable),
         )
 

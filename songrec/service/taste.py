@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from songrec.service.scoring import EngineContext
+from songrec.content.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,13 @@ class TasteCluster:
 
 
 def cluster_likes(
-    ctx: EngineContext, liked: np.ndarray, max_clusters: int, anchors_per_cluster: int
+    engine: Engine, liked: np.ndarray, max_clusters: int, anchors_per_cluster: int
 ) -> list[TasteCluster]:
     """k-means (k-means++ start, fixed seed: the same likes give the same clusters) over liked rows."""
     liked = np.asarray(liked, dtype=np.int64)
     if len(liked) == 0:
         return []
-    vectors = ctx.engine.embeddings[liked].astype(np.float64)
+    vectors = engine.embeddings[liked].astype(np.float64)
     k = max(1, min(max_clusters, len(liked), round(math.sqrt(len(liked)))))
     labels = kmeans(vectors, k)
     clusters = []
@@ -90,19 +90,17 @@ def proportional_quotas(sizes: list[int], total: int) -> list[int]:
     return quotas
 
 
-def cold_start_candidates(
-    ctx: EngineContext, allowed: np.ndarray | None, banned_keys: set[str]
-) -> np.ndarray:
+def cold_start_candidates(engine: Engine, allowed: np.ndarray | None, banned_keys: set[str]) -> np.ndarray:
     """Popular tracks of every genre x decade stratum that the user may still be offered."""
-    pool = ctx.cold_pool
+    pool = engine.cold_pool
     if allowed is not None:
         pool = pool[allowed[pool]]
-    keys = ctx.engine.keys
+    keys = engine.keys
     return np.asarray([r for r in pool if str(keys[r]) not in banned_keys], dtype=np.int64)
 
 
 def pick_diverse(
-    ctx: EngineContext,
+    engine: Engine,
     pool: np.ndarray,
     n: int,
     base: np.ndarray,
@@ -120,10 +118,10 @@ def pick_diverse(
         return out
     noise = rng.random(len(pool)) * jitter
     alive = np.ones(len(pool), dtype=bool)
-    keys = ctx.engine.keys
+    keys = engine.keys
     taken = set(banned_keys)
-    genre_names, genre_code = np.unique(ctx.genre[pool].astype(str), return_inverse=True)
-    decade_names, decade_code = np.unique(ctx.decade[pool], return_inverse=True)
+    genre_names, genre_code = np.unique(engine.genre[pool].astype(str), return_inverse=True)
+    decade_names, decade_code = np.unique(engine.decade[pool], return_inverse=True)
     known_genre = genre_names[genre_code] != ""
     known_decade = decade_names[decade_code] >= 0
     used_genre = np.zeros(len(genre_names), dtype=bool)
@@ -147,7 +145,7 @@ def pick_diverse(
 
 
 def far_candidates(
-    ctx: EngineContext,
+    engine: Engine,
     allowed: np.ndarray | None,
     anchors: np.ndarray,
     rng: np.random.Generator,
@@ -158,7 +156,7 @@ def far_candidates(
 
     Returns the rows and their distances to the nearest anchor.
     """
-    pool = ctx.explore_pool
+    pool = engine.explore_pool
     if allowed is not None:
         pool = pool[allowed[pool]]
     if len(pool) == 0:
@@ -167,7 +165,7 @@ def far_candidates(
         pool = rng.choice(pool, size=sample, replace=False)
     if len(anchors) == 0:
         return pool, np.full(len(pool), np.inf)
-    dist = ctx.min_distance(pool, anchors)
+    dist = engine.min_distance(pool, anchors)
     keep = max(1, int(len(pool) * keep_share))
     order = np.argsort(-dist, kind="stable")[:keep]
     return pool[order], dist[order]

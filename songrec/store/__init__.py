@@ -1,60 +1,23 @@
-"""songrec's storage layer: SQLite via aiosqlite, numbered migrations, and the Store (the only SQL in songrec)."""
+"""songrec's storage layer: the backend-neutral contract, the SQLite and PostgreSQL backends, the chooser.
+
+``StoreBackend`` (contract.py) is what callers type-hint against; ``open_store`` (open.py) opens the
+backend SONGREC_DATABASE_URL names (default: the SQLite file). ``Store`` is the SQLite backend
+(songrec/store/sqlite/), ``PostgresStore`` the PostgreSQL one (songrec/store/postgres/, imported
+lazily so asyncpg loads only when used). Records and errors live in songrec.domain.
+"""
 
 from __future__ import annotations
 
-from songrec.store.errors import (
-    DatabaseTooNew,
-    DatabaseTooOld,
-    InvalidInput,
-    MigrationError,
-    NotFound,
-    SessionAlreadyActive,
-    StoreBusy,
-    StoreClosed,
-    StoreError,
-)
-from songrec.store.records import (
-    FEEDBACK_SOURCES,
-    SESSION_STRATEGIES,
-    SUGGESTION_KINDS,
-    TRAINING_STATUSES,
-    FeedbackRecord,
-    GuildSettings,
-    HistoryEntry,
-    NewSuggestion,
-    SessionMemberRecord,
-    SessionRecord,
-    SessionTrackRecord,
-    SuggestionRecord,
-    TrainingRunRecord,
-    UserRecord,
-)
-from songrec.store.store import Store, StoreStats
+from songrec.store.contract import StoreBackend, StoreStats
+from songrec.store.open import DatabaseTarget, configured_target, open_store, parse_target
+from songrec.store.sqlite import Store
 
 __all__ = [
-    "FEEDBACK_SOURCES",
-    "SESSION_STRATEGIES",
-    "SUGGESTION_KINDS",
-    "TRAINING_STATUSES",
-    "DatabaseTooNew",
-    "DatabaseTooOld",
-    "FeedbackRecord",
-    "GuildSettings",
-    "HistoryEntry",
-    "InvalidInput",
-    "MigrationError",
-    "NewSuggestion",
-    "NotFound",
-    "SessionAlreadyActive",
-    "SessionMemberRecord",
-    "SessionRecord",
-    "SessionTrackRecord",
+    "DatabaseTarget",
     "Store",
-    "StoreBusy",
-    "StoreClosed",
-    "StoreError",
+    "StoreBackend",
     "StoreStats",
-    "SuggestionRecord",
-    "TrainingRunRecord",
-    "UserRecord",
+    "configured_target",
+    "open_store",
+    "parse_target",
 ]

@@ -1,4 +1,4 @@
-"""Input checks for the Store: each turns a bad argument into InvalidInput with a message a user can act on."""
+"""Input checks for every store backend: each turns a bad argument into InvalidInput with a message a user can act on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numbers
 import operator
 from typing import Any
 
-from songrec.store._sqlite import dumps
-from songrec.store.errors import InvalidInput
+from songrec.domain import InvalidInput
+from songrec.store._json import dumps
 
 #: Marks "argument not given" where None is a meaningful value (e.g. clearing a channel).
 UNSET: Any = object()

@@ -1,0 +1,285 @@
+"""`songrec chat`: the bot's commands in a terminal, against the same Service and database.
+
+    /recommend [song] [count]   /like [song|number]   /dislike [song|number]   /why [number]
+    /import URL   /export [count]   /history   /forget-me   /help   /quit
+    (a line without a slash recommends from that song)
+
+Every failure is answered in a sentence; the loop never ends on an error, only on /quit or end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import hashlib
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from songrec.domain import SongrecError, Suggestion
+from songrec.service.api import SongService
+
+log = logging.getLogger(__name__)
+
+#: Suggestions typed in the terminal are recorded as if posted in this one "channel" per user.
+CHANNEL_SALT = "songrec-chat-channel"
+DEFAULT_COUNT = 5
+HELP = """Commands:
+  /recommend [song] [count]  songs like one you name, or from your taste (count 1-50, default 5)
+  /like [song]               like a song; without one, the last suggestion; a number picks from the list
+  /dislike [song]            the same, for songs you don't want
+  /why [number]              why a suggestion was picked (default: the last one)
+  /import URL                a Spotify playlist's (or album's) songs as seeds, and suggestions from them
+  /export [count]            save your recent suggestions (default 20) as a Spotify playlist
+  /history                   your recent likes and dislikes
+  /forget-me                 delete everything songrec knows about you (asks first)
+  /help                      this list
+  /quit                      leave (Ctrl-D works too)
+A line without a slash recommends songs like the one you typed, e.g.  ring of fire - johnny cash"""
+
+
+def _number(text: str) -> bool:
+    """ASCII digits only: "①".isdigit() is True, but int("①") raises."""
+    return text.isascii() and text.isdigit()
+
+
+def stable_id(text: str) -> int:
+    """A positive 62-bit id from a name: the same name gives the same id on every machine."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 2 or 1
+
+
+def user_id_for(name_or_id: str | None) -> int:
+    """--user 1234 is that id; --user alice is a stable id for "alice"; nothing: the OS user name."""
+    text = (name_or_id or "").strip() or getpass.getuser()
+    if _number(text) and 0 < int(text) < 2**63:
+        return int(text)
+    return stable_id(f"songrec-chat-user:{text}")
+
+
+@dataclass
+class Chat:
+    """One terminal conversation: reads lines, calls the service, writes answers."""
+
+    service: SongService
+    user_id: int
+    out: IO[str]
+    confirm: Callable[[str], Awaitable[str]]
+    channel_id: int = 0
+    shown: list[Suggestion] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.channel_id:
+            self.channel_id = stable_id(f"{CHANNEL_SALT}:{self.user_id}")
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def handle(self, line: str) -> bool:
+        """Answer one line; False when the user wants to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if not text.startswith("/"):
+            text = "/recommend " + text
+        command, _, rest = text[1:].partition(" ")
+        command, rest = command.lower(), rest.strip()
+        handlers: dict[str, Callable[[str], Awaitable[bool | None]]] = {
+            "recommend": self.recommend,
+            "r": self.recommend,
+            "like": lambda r: self.rate(r, 1),
+            "dislike": lambda r: self.rate(r, -1),
+            "why": self.why,
+            "import": self.import_playlist,
+            "export": self.export_playlist,
+            "history": self.history,
+            "forget-me": self.forget_me,
+            "help": self.help,
+            "quit": self.quit,
+            "exit": self.quit,
+        }
+        handler = handlers.get(command)
+        if handler is None:
+            self.say(f"I don't know /{command[:30]}; /help lists what I can do.")
+            return True
+        try:
+            return (await handler(rest)) is not False
+        except SongrecError as error:
+            self.say(f"Sorry: {error}")
+        except Exception as error:  # never a traceback in the user's face
+            log.debug("chat command failed", exc_info=True)
+            self.say(f"Something went wrong ({type(error).__name__}); please try again.")
+        return True
+
+    async def recommend(self, rest: str) -> None:
+        song, count = rest, DEFAULT_COUNT
+        words = rest.split()
+        if words and _number(words[-1]) and 1 <= int(words[-1]) <= 50:
+            count, song = int(words[-1]), " ".join(words[:-1])
+        elif words and _number(words[-1].lstrip("-")) and len(words) == 1:
+            count, song = int(words[-1]), ""  # "/recommend 0" or "/recommend 99": let the service explain
+        seeds = [song] if song else None
+        suggestions = await self.service.recommend(self.user_id, seeds, k=count, channel_id=self.channel_id)
+        if not suggestions:
+            self.say("Nothing new to suggest right now; try another song.")
+            return
+        self.shown = list(suggestions)
+        head = f"Songs like {song}:" if song else "From your taste:"
+        self.say(head)
+        for n, s in enumerate(suggestions, 1):
+            year = f" ({s.track.year})" if s.track.year else ""
+            self.say(f"{n:>2}. {s.track.name} — {s.track.artist_line}{year}  [{s.kind.replace('_', ' ')}]")
+            self.say(f"    {s.reason}")
+        self.say("Rate one with /like N or /dislike N (N from this list), or ask /why N.")
+
+    def _picked(self, rest: str) -> Suggestion | None:
+        if _number(rest) and 1 <= int(rest) <= len(self.shown):
+            return self.shown[int(rest) - 1]
+        return None
+
+    async def rate(self, rest: str, value: int) -> None:
+        picked = self._picked(rest)
+        method = self.service.like if value > 0 else self.service.dislike
+        if picked is not None:
+            result = await method(
+                self.user_id, suggestion_id=picked.id, source="chat", channel_id=self.channel_id
+            )
+        else:
+            result = await method(self.user_id, rest or None, source="chat", channel_id=self.channel_id)
+        line = f"{result.track.name} by {result.track.artist_line}"
+        if value > 0:
+            self.say(f"👍 Noted: you like {line}." if result.changed else f"You had already liked {line}.")
+        else:
+            self.say(
+                f"👎 Got it: less like {line}." if result.changed else f"You had already disliked {line}."
+            )
+
+    async def why(self, rest: str) -> None:
+        picked = self._picked(rest)
+        if rest and picked is None:
+            self.say(f"Give a number from the last list (1-{len(self.shown)}), or nothing for the last one.")
+            return
+        sid = picked.id if picked is not None else None
+        self.say(await self.service.why(self.user_id, sid, self.channel_id))
+
+    async def import_playlist(self, rest: str) -> None:
+        if not rest:
+            self.say(
+                "Give me a Spotify playlist or album link: /import https://open.spotify.com/playlist/..."
+            )
+            return
+        imported = await self.service.import_playlist(self.user_id, rest)
+        self.say(imported.note)
+        await self.recommend(imported.url)
+
+    async def export_playlist(self, rest: str) -> None:
+        if rest and not _number(rest):
+            self.say("Give a number of recent suggestions to export, e.g. /export 10, or nothing for 20.")
+            return
+        export = await self.service.export_playlist(self.user_id, count=int(rest) if rest else None)
+        self.say(f"Created “{export.name}” with {len(export.tracks)} songs: {export.url}")
+
+    async def history(self, rest: str) -> None:
+        items = await self.service.history(self.user_id, limit=20)
+        if not items:
+            self.say("No likes or dislikes yet.")
+            return
+        for item in items:
+            mark = "👍" if item.value > 0 else "👎"
+            self.say(
+                f"{mark} {item.track.name} — {item.track.artist_line}  ({item.source}, {item.created_at})"
+            )
+
+    async def forget_me(self, rest: str) -> None:
+        answer = await self.confirm(
+            "Delete all your likes, dislikes and history? This can't be undone. [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            self.say("Cancelled: nothing was deleted.")
+            return
+        removed = await self.service.forget_user(self.user_id)
+        self.shown = []
+        self.say(f"Done: I deleted {removed} records and forgot everything about you.")
+
+    async def help(self, rest: str) -> None:
+        self.say(HELP)
+
+    async def quit(self, rest: str) -> bool:
+        self.say("Bye!")
+        return False
+
+
+async def run_chat(
+    service: SongService, user_id: int, stdin: IO[str], stdout: IO[str], *, channel_id: int = 0
+) -> int:
+    """Talk until /quit or end of input. Lines are read in a thread so the service keeps working."""
+    interactive = stdin.isatty()
+
+    async def read(prompt: str) -> str | None:
+        if interactive:
+            stdout.write(prompt)
+            stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        return line if line else None
+
+    async def confirm(question: str) -> str:
+        stdout.write(question + ("" if interactive else "\n"))
+        stdout.flush()
+        return (await read("")) or ""
+
+    chat = Chat(service, user_id, stdout, confirm, channel_id)
+    chat.say("songrec chat: /help lists commands, /quit leaves. Type a song to get suggestions like it.")
+    while True:
+        line = await read("you> ")
+        if line is None:
+            return 0
+        if not await chat.handle(line):
+            return 0
+
+
+async def _open_and_chat(user: str | None, stdin: IO[str], stdout: IO[str], spotify: Any = None) -> int:
+    from songrec import settings as paths
+    from songrec.service import Service
+
+    stdout.write("Loading songrec (the model and the catalogue)...\n")
+    stdout.flush()
+    service = await Service.open(
+        db_path=paths.database_location(), artifacts=paths.artifacts_dir(), spotify=spotify
+    )
+    try:
+        return await run_chat(service, user_id_for(user), stdin, stdout)
+    finally:
+        await service.close()
+
+
+def _spotify_from_env() -> Any:
+    """A Spotify client when SPOTIFY_CLIENT_ID/SECRET are set; None otherwise (Spotify is optional)."""
+    from songrec.spotify import SpotifyClient, SpotifyConfig
+
+    cfg = SpotifyConfig.from_env()
+    return SpotifyClient(cfg) if cfg.configured else None
+
+
+def main(user: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+    """Entry point for `songrec chat [--user NAME]`; returns an exit code, never raises a traceback."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    spotify = _spotify_from_env()
+    try:
+        return asyncio.run(_open_and_chat(user, stdin, stdout, spotify))
+    except SongrecError as error:
+        stdout.write(f"songrec chat: {error}\n")
+        return 4 if "songrec train" in str(error) else 1
+    except KeyboardInterrupt:
+        stdout.write("\nBye!\n")
+        return 0
+    finally:
+        if spotify is not None:
+            spotify.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1] if len(sys.argv) > 1 else None))

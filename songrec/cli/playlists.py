@@ -1,0 +1,124 @@
+"""`songrec import-playlist` and `songrec export-playlist`: Spotify playlists in and out, from a terminal.
+
+Both open the real service on the same database as the bot and `songrec chat` (`--user` names the same
+listener as `songrec chat --user`), with Spotify configured from the environment when it is: without
+SPOTIFY_CLIENT_ID/SECRET they print how to enable it instead of failing obscurely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import IO, TYPE_CHECKING, Any
+
+from songrec.domain import TrackInfo
+from songrec.service.api import SongService
+
+if TYPE_CHECKING:
+    from songrec.content.engine import Engine
+    from songrec.service import Service
+
+#: Seeds listed in full up to this many; longer playlists are summarised.
+SHOWN_SEEDS = 25
+
+
+def _line(rank: int, track: TrackInfo) -> str:
+    year = f" ({track.year})" if track.year else ""
+    return f"{rank:>3}. {track.name} — {track.artist_line}{year}  {track.spotify_url}"
+
+
+@contextlib.asynccontextmanager
+async def open_service(engine: Any = None) -> AsyncIterator[Service]:
+    """The real service on the configured database and artifacts (or an engine already loaded), with
+    Spotify when it is configured."""
+    from songrec import settings as paths
+    from songrec.service import Service as RealService
+    from songrec.spotify import SpotifyClient, SpotifyConfig
+
+    cfg = SpotifyConfig.from_env()
+    spotify = SpotifyClient(cfg) if cfg.configured else None
+    try:
+        service = await RealService.open(
+            db_path=paths.database_location(), artifacts=paths.artifacts_dir(), spotify=spotify, engine=engine
+        )
+        try:
+            yield service
+        finally:
+            await service.close()
+    finally:
+        if spotify is not None:
+            spotify.close()
+
+
+def _ids(user: str | None) -> tuple[int, int]:
+    """(user id, channel id) exactly as `songrec chat --user` derives them, so history is shared."""
+    from songrec.cli.chat import CHANNEL_SALT, stable_id, user_id_for
+
+    uid = user_id_for(user)
+    return uid, stable_id(f"{CHANNEL_SALT}:{uid}")
+
+
+async def import_playlist(service: SongService, url: str, user: str | None, k: int, out: IO[str]) -> int:
+    """Print a playlist's catalogue tracks (the seeds), then k suggestions from them."""
+    uid, channel = _ids(user)
+    imported = await service.import_playlist(uid, url)
+    out.write(f"{imported.note}\n")
+    for rank, track in enumerate(imported.tracks[:SHOWN_SEEDS], 1):
+        out.write(_line(rank, track) + "\n")
+    if len(imported.tracks) > SHOWN_SEEDS:
+        out.write(f"     …and {len(imported.tracks) - SHOWN_SEEDS} more\n")
+    suggestions = await service.recommend(uid, [imported.url], k=k, channel_id=channel)
+    if not suggestions:
+        out.write("\nNothing new to suggest from these right now.\n")
+        return 0
+    out.write(f"\nSuggestions from {'them' if len(imported.tracks) > 1 else 'it'}:\n")
+    for suggestion in suggestions:
+        out.write(_line(suggestion.rank, suggestion.track) + "\n")
+        out.write(f"     {suggestion.reason}\n")
+    who = f" --user {user}" if user else ""
+    out.write(f"\nSave them to Spotify with `songrec export-playlist{who}`.\n")
+    return 0
+
+
+async def export_playlist(
+    service: SongService,
+    user: str | None,
+    count: int | None,
+    name: str | None,
+    public: bool,
+    out: IO[str],
+) -> int:
+    """Create a Spotify playlist of the user's recent suggestions and print its link."""
+    uid, _ = _ids(user)
+    export = await service.export_playlist(uid, count=count, name=name, public=public)
+    out.write(f"Created “{export.name}” with {len(export.tracks)} songs: {export.url}\n")
+    for rank, track in enumerate(export.tracks, 1):
+        out.write(_line(rank, track) + "\n")
+    if export.skipped:
+        out.write(f"({export.skipped} suggestions had no Spotify id and were left out.)\n")
+    return 0
+
+
+def resolve_song(engine: Engine, text: str) -> list[int]:
+    """Catalogue rows a Spotify link stands for (for `songrec recommend`, which has no listener)."""
+
+    async def main() -> list[int]:
+        async with open_service(engine) as service:
+            tracks = await service.resolve_seeds(text)
+        rows = [engine.row_of(t.track_id) for t in tracks]
+        return [r for r in rows if r is not None]
+
+    return asyncio.run(main())
+
+
+def run(command: str, out: IO[str], **options: Any) -> int:
+    """Entry point for the CLI: SongrecErrors propagate to songrec.cli, which prints them and sets the code."""
+
+    async def main() -> int:
+        async with open_service() as service:
+            if command == "import":
+                return await import_playlist(service, out=out, **options)
+            return await export_playlist(service, out=out, **options)
+
+    return asyncio.run(main())

@@ -1,0 +1,1 @@
+"""The content side: catalogue features, embedding artifacts, the index, lookup and the serving Engine."""

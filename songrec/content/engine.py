@@ -1,0 +1,407 @@
+"""The content engine as the serving side sees it: one loaded embedding artifact.
+
+It answers "which rows are like these" with filters, de-duplicates songs that are the same
+song under another id, and explains each pick in words. It also carries what the service derives
+from the artifact once (every row's TrackInfo, genre and decade arrays, the cold-start and explore
+pools, the unit of "close"), so a request reads one object. It is immutable once loaded; a new
+artifact means a new Engine, swapped in whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from songrec.catalog.schema import NUMERIC_FEATURES
+from songrec.content.artifacts import ArtifactStore, Manifest
+from songrec.content.index import TrackIndex, distances
+from songrec.content.lookup import Query, TitleIndex, catalogue_tracks
+from songrec.content.serving_arrays import SERVING_DIR, ServingArrays
+from songrec.domain import Filters, TrackInfo
+from songrec.settings import artifacts_dir
+
+if TYPE_CHECKING:
+    from songrec.content.features import FeaturePipeline
+
+log = logging.getLogger(__name__)
+
+EMBEDDING_KIND = "embedding"
+#: The widest neighbourhood (per anchor) searched to satisfy the per-artist cap.
+MAX_SEARCH = 2000
+#: Audio features worth naming in a reason (duration, popularity and year are said differently).
+DESCRIBED = (
+    "tempo",
+    "acousticness",
+    "danceability",
+    "energy",
+    "valence",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+    "loudness",
+)
+#: Candidates per stratum (genre x decade) kept for cold-start picks.
+COLD_PER_STRATUM = 12
+#: Explore picks come from tracks at least this popular (percentile): far away, but not obscure noise.
+EXPLORE_POPULARITY_PERCENTILE = 40.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    row: int
+    distance: float
+    anchor: int  # the seed or liked row it was found near
+
+
+@dataclass(frozen=True)
+class Engine:
+    #: At most this many songs by one artist in an answer: people asked for discovery, not a discography.
+    MAX_PER_ARTIST: ClassVar[int] = 2
+
+    version: str
+    manifest: Manifest
+    catalog: pd.DataFrame
+    pipeline_path: Path  # the fitted FeaturePipeline, loaded on first use (sklearn is slow to import)
+    index: TrackIndex
+    titles: TitleIndex
+    scaled: np.ndarray  # the 12 min-max scaled numeric features, for reasons
+    spread: np.ndarray  # per-feature standard deviation, the yardstick for "similar"
+    centre: np.ndarray  # per-feature median, what "usual" means
+    keys: np.ndarray  # same-song keys (title + first artist)
+    first_artist: np.ndarray  # casefolded first artist per row ("" when none): the per-artist cap's unit
+    popularity: np.ndarray
+    tracks: tuple[TrackInfo, ...]  # every row's record, built once: DataFrame.iloc costs ~1 ms a row
+    genre: np.ndarray  # object array, "" when unknown
+    decade: np.ndarray  # int, -1 when unknown
+    cold_pool: np.ndarray  # rows: the most popular tracks of every genre x decade stratum
+    explore_pool: np.ndarray  # rows popular enough to be offered as a surprise
+    d_ref: float  # typical squared distance to a 10th nearest neighbour: the unit of "close"
+    problems: list[str] = field(default_factory=list)
+    #: The same keys and first artists as Python strings, for the per-candidate loops (no numpy scalars).
+    key_list: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    artist_list: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.key_list:
+            object.__setattr__(self, "key_list", tuple(str(k) for k in self.keys))
+        if not self.artist_list:
+            object.__setattr__(self, "artist_list", tuple(str(a) for a in self.first_artist))
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> Engine:
+        """Load the current artifact, or the newest intact one if current is damaged."""
+        store = ArtifactStore(root or artifacts_dir(), EMBEDDING_KIND)
+        version, manifest, problems = store.resolve_good()
+        return cls.from_directory(store.path(version), manifest, problems)
+
+    @classmethod
+    def from_directory(cls, path: Path, manifest: Manifest, problems: list[str] | None = None) -> Engine:
+        catalog = pd.read_parquet(path / "catalog.parquet")
+        catalog["artists"] = catalog["artists"].map(lambda a: list(a) if a is not None else [])
+        index = TrackIndex.load(path / "index")
+        if index.size != len(catalog):
+            raise ValueError(f"artifact {manifest.version}: index and catalogue sizes differ")
+        arrays = ServingArrays.load(path / SERVING_DIR, len(catalog)) or ServingArrays.derive(
+            catalog, path / "pipeline.joblib"
+        )
+        scaled = arrays.scaled
+        tracks = catalogue_tracks(catalog)
+        popularity = catalog["popularity"].fillna(0).to_numpy(dtype=np.float64)
+        genre = np.asarray(
+            [str(g) if isinstance(g, str) and g else "" for g in catalog["genre"]], dtype=object
+        )
+        years = catalog["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+        decade = np.where(np.isfinite(years), (np.nan_to_num(years) // 10 * 10), -1).astype(np.int64)
+        return cls(
+            version=manifest.version,
+            manifest=manifest,
+            catalog=catalog,
+            pipeline_path=path / "pipeline.joblib",
+            index=index,
+            titles=TitleIndex.build(catalog, tracks),
+            scaled=scaled,
+            spread=np.maximum(scaled.std(axis=0), 1e-6),
+            centre=np.median(scaled, axis=0),
+            keys=arrays.keys,
+            first_artist=arrays.first_artist,
+            popularity=popularity,
+            tracks=tracks,
+            genre=genre,
+            decade=decade,
+            cold_pool=_cold_pool(popularity, genre, decade),
+            explore_pool=_explore_pool(popularity),
+            d_ref=_reference_distance(index),
+            problems=list(problems or []),
+        )
+
+    @cached_property
+    def pipeline(self) -> FeaturePipeline:
+        """The fitted feature pipeline (nothing on the serving path needs it: loaded on first use)."""
+        from songrec.content.features import FeaturePipeline
+
+        return FeaturePipeline.load(self.pipeline_path)
+
+    @property
+    def size(self) -> int:
+        return len(self.catalog)
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return self.index.vectors
+
+    # Tracks ------------------------------------------------------------------------------------
+
+    def info(self, row: int) -> TrackInfo:
+        return self.tracks[int(row)]
+
+    def name(self, row: int) -> str:
+        return self.tracks[int(row)].name
+
+    def decade_label(self, row: int) -> str | None:
+        d = int(self.decade[row])
+        return f"{d}s" if d >= 0 else None
+
+    def row_of(self, track_id: str) -> int | None:
+        return self.titles.row_of_id.get(track_id)
+
+    def resolve(self, query: str | Query, artist: str | None = None) -> int:
+        """A catalogue row for what a user typed (a Query when its link is already parsed); InvalidInput,
+        AmbiguousTrack or TrackNotFound (with `spotify_id` for a track link the catalogue lacks) else."""
+        return self.titles.resolve(query, artist)
+
+    def autocomplete(self, text: str, limit: int = 25) -> list[TrackInfo]:
+        return [self.info(r) for r in self.titles.autocomplete(text, limit)]
+
+    # Neighbours --------------------------------------------------------------------------------
+
+    def allowed(
+        self, filters: Filters | None = None, exclude_rows: set[int] | None = None
+    ) -> np.ndarray | None:
+        mask: np.ndarray | None = None
+        if filters is not None and (filters.max_popularity is not None or filters.min_popularity is not None):
+            mask = np.ones(self.size, dtype=bool)
+            if filters.max_popularity is not None:
+                mask &= self.popularity <= filters.max_popularity
+            if filters.min_popularity is not None:
+                mask &= self.popularity >= filters.min_popularity
+        if exclude_rows:
+            if mask is None:
+                mask = np.ones(self.size, dtype=bool)
+            mask[list(exclude_rows)] = False
+        return mask
+
+    def similar(
+        self,
+        anchors: list[int],
+        k: int,
+        filters: Filters | None = None,
+        exclude_rows: set[int] | None = None,
+        exclude_keys: set[str] | None = None,
+        per_anchor: int | None = None,
+        max_per_artist: int | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[Candidate]:
+        """Up to k distinct songs near the anchors, merged nearest-first across anchors.
+
+        Each anchor is queried on its own (not their mean, which can land between two tastes);
+        songs that are an anchor or a duplicate of one (same title and artist) never come back.
+        `max_per_artist` keeps one artist from filling the answer (artist names weigh heavily in
+        the fused embedding); the cap gives way only when nothing else is near enough to fill k.
+        `allowed`, when given, is the mask `allowed(filters, exclude_rows)` already built by the caller
+        (once per request rather than once per call); the anchors are excluded from it here as well.
+        """
+        if not anchors or k <= 0:
+            return []
+        banned = set(exclude_keys or ()) | {self.key_list[a] for a in anchors}
+        if allowed is None:
+            allowed = self.allowed(filters, set(exclude_rows or ()) | set(anchors))
+        elif allowed[anchors].any():
+            allowed = allowed.copy()
+            allowed[anchors] = False
+        want = (per_anchor or k) * 3 + 10
+        while True:
+            out, overflow = self._pick_distinct(anchors, want, k, allowed, banned, max_per_artist)
+            # A prolific artist can fill the whole neighbourhood: look further before giving way.
+            if len(out) >= k or not overflow or want >= MAX_SEARCH:
+                return out + overflow[: k - len(out)]
+            want = min(want * 4, MAX_SEARCH)
+
+    def _pick_distinct(
+        self,
+        anchors: list[int],
+        want: int,
+        k: int,
+        allowed: np.ndarray | None,
+        banned: set[str],
+        max_per_artist: int | None,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """The k nearest distinct songs within the `want` nearest of each anchor, and those capped out."""
+        hits = self.index.query(self.embeddings[anchors], want, allowed)
+        rows = np.concatenate([h.rows for h in hits]).tolist()
+        dists = np.concatenate([h.distances for h in hits])
+        origin = [a for a, h in zip(anchors, hits, strict=True) for _ in range(len(h.rows))]
+        # Nearest first, ties in query order: what a stable sort of (anchor, rank) candidates gives.
+        order = np.argsort(dists, kind="stable").tolist()
+        distance = dists.tolist()
+        keys, artists = self.key_list, self.artist_list
+        banned = set(banned)
+        out: list[Candidate] = []
+        overflow: list[Candidate] = []
+        per_artist: dict[str, int] = {}
+        seen_rows: set[int] = set()
+        for i in order:
+            row = rows[i]
+            key = keys[row]
+            if row in seen_rows or key in banned:
+                continue
+            seen_rows.add(row)
+            banned.add(key)
+            artist = artists[row]
+            if max_per_artist and per_artist.get(artist, 0) >= max_per_artist:
+                overflow.append(Candidate(row, distance[i], origin[i]))
+                continue
+            per_artist[artist] = per_artist.get(artist, 0) + 1
+            out.append(Candidate(row, distance[i], origin[i]))
+            if len(out) == k:
+                break
+        return out, overflow
+
+    # Distances and closeness -------------------------------------------------------------------
+
+    def distance(self, a: int, b: int) -> float:
+        """The squared distance between two rows (songrec.content.index.distances, like every other)."""
+        return float(self.pairwise(np.asarray([a]), np.asarray([b]))[0, 0])
+
+    def pairwise(self, rows: np.ndarray, to: np.ndarray) -> np.ndarray:
+        """Squared euclidean distances between rows and rows `to`."""
+        vectors = self.embeddings
+        return distances(vectors[np.asarray(rows, dtype=np.int64)], vectors[np.asarray(to, dtype=np.int64)])
+
+    def closeness(self, distance: np.ndarray | float) -> np.ndarray:
+        """exp(-d / d_ref): 1 for the same point, ~0.37 at a typical 10th-neighbour distance."""
+        return np.exp(-np.asarray(distance, dtype=np.float64) / self.d_ref)
+
+    def min_distance(self, rows: np.ndarray, to: np.ndarray) -> np.ndarray:
+        """For each row, the squared distance to the nearest of `to` (inf when `to` is empty)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(to) == 0:
+            return np.full(len(rows), np.inf)
+        return self.pairwise(rows, to).min(axis=1)
+
+    def nearest(self, rows: np.ndarray, to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each row, the nearest of `to` and the squared distance to it."""
+        d = self.pairwise(rows, to)
+        idx = d.argmin(axis=1)
+        return np.asarray(to, dtype=np.int64)[idx], d[np.arange(len(d)), idx]
+
+    def dislike_penalty(self, rows: np.ndarray, disliked: np.ndarray, weight: float) -> np.ndarray:
+        """How close each row is to something disliked, as a negative score part (0 without dislikes)."""
+        if len(disliked) == 0:
+            return np.zeros(len(rows))
+        return -weight * self.closeness(self.min_distance(rows, disliked))
+
+    # Reasons -----------------------------------------------------------------------------------
+
+    def matching_features(self, a: int, b: int, count: int = 2) -> list[str]:
+        """The audio features on which two songs agree most, relative to how much they vary.
+
+        Agreement on a feature where the anchor is unusual (very acoustic, very fast) says more
+        than agreement on one where nearly every song sits (no speech, no instruments alone).
+        """
+        names = list(NUMERIC_FEATURES)
+        scores = []
+        for feature in DESCRIBED:
+            j = names.index(feature)
+            gap = abs(float(self.scaled[a, j] - self.scaled[b, j])) / self.spread[j]
+            unusual = abs(float(self.scaled[a, j] - self.centre[j])) / self.spread[j]
+            scores.append((gap - 0.5 * min(unusual, 2.0), feature))
+        scores.sort()
+        return [f for s, f in scores[:count] if s < 0.3] or [scores[0][1]]
+
+    def reason(self, anchor: int, row: int, prefix: str = "close to") -> str:
+        """E.g. "close to Ring of Fire: similar tempo and acousticness, 1960s"."""
+        features = self.matching_features(anchor, row)
+        text = f"{prefix} {self.catalog.iloc[anchor]['name']}: similar {' and '.join(features)}"
+        year_a, year_b = self.catalog.iloc[anchor]["year"], self.catalog.iloc[row]["year"]
+        if pd.notna(year_a) and pd.notna(year_b) and int(year_a) // 10 == int(year_b) // 10:
+            text += f", {int(year_b) // 10 * 10}s"
+        return text
+
+    # Playlists ---------------------------------------------------------------------------------
+
+    def playlist(
+        self, seed: int, length: int, filters: Filters | None = None, diversity: float = 0.3
+    ) -> list[int]:
+        """A seeded playlist by maximal marginal relevance: near the seed, not near each other.
+
+        No artist appears more than twice in a row.
+        """
+        pool = self.similar([seed], max(length * 10, 100), filters)
+        if not pool:
+            return []
+        dist = np.asarray([c.distance for c in pool])
+        relevance = 1.0 - dist / max(dist.max(), 1e-9)
+        vectors = self.embeddings[[c.row for c in pool]]
+        chosen: list[int] = []
+        nearest = np.full(len(pool), np.inf)
+        scale = max(float(dist.max()), 1e-9)
+        first_artist = [self.artist_list[c.row] for c in pool]
+        while len(chosen) < min(length, len(pool)):
+            redundancy = 1.0 - np.minimum(nearest / scale, 1.0) if chosen else np.zeros(len(pool))
+            score = (1 - diversity) * relevance - diversity * redundancy
+            score[chosen] = -np.inf
+            if len(chosen) >= 2 and first_artist[chosen[-1]] == first_artist[chosen[-2]]:
+                repeated = first_artist[chosen[-1]]
+                score[[i for i, a in enumerate(first_artist) if a == repeated]] = -np.inf
+            pick = int(np.argmax(score))
+            if not np.isfinite(score[pick]):
+                break
+            chosen.append(pick)
+            nearest = np.minimum(nearest, ((vectors - vectors[pick]) ** 2).sum(axis=1))
+        return [pool[i].row for i in chosen]
+
+    def _first_artist(self, row: int) -> str:
+        return self.artist_list[int(row)]
+
+
+# Derived at load ---------------------------------------------------------------------------------
+
+
+def _cold_pool(popularity: np.ndarray, genre: np.ndarray, decade: np.ndarray) -> np.ndarray:
+    """The COLD_PER_STRATUM most popular rows of every genre x decade stratum, popular first."""
+    order = np.lexsort((np.arange(len(popularity)), -popularity))  # popular first, stable
+    seen: dict[tuple[str, int], int] = {}
+    cold: list[int] = []
+    for row in order:
+        stratum = (genre[row], int(decade[row]))
+        if seen.get(stratum, 0) < COLD_PER_STRATUM:
+            seen[stratum] = seen.get(stratum, 0) + 1
+            cold.append(int(row))
+    return np.asarray(cold, dtype=np.int64)
+
+
+def _explore_pool(popularity: np.ndarray) -> np.ndarray:
+    threshold = np.percentile(popularity, EXPLORE_POPULARITY_PERCENTILE) if len(popularity) else 0.0
+    return np.flatnonzero(popularity >= threshold).astype(np.int64)
+
+
+def _reference_distance(index: TrackIndex, sample: int = 256) -> float:
+    size = index.size
+    if size < 2:
+        return 1.0
+    rng = np.random.default_rng(0)
+    rows = rng.choice(size, size=min(sample, size), replace=False)
+    k = min(11, size)
+    vectors = index.vectors
+    hits = index.query(vectors[rows], k)
+    # Measured with our own metric (the index may use another space): squared euclidean.
+    far = np.asarray([int(h.rows[-1]) for h in hits], dtype=np.int64)
+    x = vectors[rows].astype(np.float64) - vectors[far].astype(np.float64)
+    value = float(np.median((x**2).sum(axis=1)))
+    return value if np.isfinite(value) and value > 1e-12 else 1.0

@@ -1,0 +1,292 @@
+"""Finding catalogue tracks from what people type: ids, links, titles with or without the artist.
+
+Autocomplete runs on every keystroke, so it answers from a word-prefix index (a set
+intersection per query word) and only falls back to a fuzzy scan when that finds too little.
+Resolution raises the domain's errors (InvalidInput, AmbiguousTrack, TrackNotFound) with the near
+misses as TrackInfo records, so nothing above this module translates lookup failures.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from songrec.content.songkey import DECORATION as _DECORATION
+from songrec.content.songkey import normalise
+from songrec.domain import AmbiguousTrack, InvalidInput, MalformedSpotifyLink, TrackInfo, TrackNotFound
+from songrec.spotify.links import SpotifyRef, is_spotify_id, parse_spotify_ref
+
+MAX_QUERY_CHARS = 300
+#: Popularity points by which one artist's version must lead to be picked without asking.
+DOMINANT_MARGIN = 15.0
+
+
+def catalogue_tracks(catalog: pd.DataFrame) -> tuple[TrackInfo, ...]:
+    """Every row's TrackInfo, built once at load: DataFrame.iloc costs ~1 ms a row."""
+    years = catalog["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    pops = catalog["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    genres = (
+        catalog["genre"].to_numpy(dtype=object, na_value=None)
+        if "genre" in catalog
+        else [None] * len(catalog)
+    )
+    return tuple(
+        TrackInfo(
+            track_id=str(tid),
+            name=str(name),
+            artists=tuple(str(a) for a in artists),
+            year=int(year) if np.isfinite(year) else None,
+            popularity=float(pop) if np.isfinite(pop) else None,
+            genre=str(genre) if isinstance(genre, str) else None,
+        )
+        for tid, name, artists, year, pop, genre in zip(
+            catalog["track_id"], catalog["name"], catalog["artists"], years, pops, genres, strict=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    """What someone typed, its Spotify link parsed once (the service routes a seed on it, then resolves it).
+
+    `link` is a usable Spotify link, `broken` the error for text clearly meant as one; neither for a song
+    name or a bare catalogue id.
+    """
+
+    text: str
+    link: SpotifyRef | None = None
+    broken: MalformedSpotifyLink | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Query:
+        try:
+            return cls(text, parse_spotify_ref(text))
+        except MalformedSpotifyLink as exc:
+            return cls(text, None, exc)
+
+    @property
+    def collection(self) -> SpotifyRef | None:
+        """The album, playlist or artist link this query is, if it is one."""
+        return self.link if self.link is not None and self.link.kind != "track" else None
+
+
+class _NoMatch(Exception):
+    """Internal to TitleIndex: one reading of a query ("title - artist") matched nothing; try the next."""
+
+
+@dataclass
+class TitleIndex:
+    """Word-prefix and fuzzy search over "title artist" strings of the catalogue."""
+
+    tracks: tuple[TrackInfo, ...]  # every row's record, for the candidates and near misses errors carry
+    titles: list[str]
+    base_titles: list[str]  # without "(feat. ...)", "- 2011 Remaster" and the like
+    artists: list[str]
+    combined: list[str]
+    popularity: np.ndarray
+    row_of_id: dict[str, int]
+    vocabulary: list[str]
+    postings: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, catalog: pd.DataFrame, tracks: Sequence[TrackInfo] | None = None) -> TitleIndex:
+        titles = [normalise(n) for n in catalog["name"].fillna("")]
+        artists = [normalise(" ".join(a) if not isinstance(a, str) else a) for a in catalog["artists"]]
+        combined = [f"{t} {a}".strip() for t, a in zip(titles, artists, strict=True)]
+        postings: dict[str, list[int]] = defaultdict(list)
+        for row, text in enumerate(combined):
+            for word in set(text.split()):
+                postings[word].append(row)
+        base_titles = [normalise(_DECORATION.sub("", str(n))) for n in catalog["name"].fillna("")]
+        return cls(
+            tracks=tuple(tracks) if tracks is not None else catalogue_tracks(catalog),
+            titles=titles,
+            base_titles=base_titles,
+            artists=artists,
+            combined=combined,
+            popularity=catalog["popularity"].fillna(0).to_numpy(dtype=np.float64),
+            row_of_id={tid: i for i, tid in enumerate(catalog["track_id"])},
+            vocabulary=sorted(postings),
+            postings={w: np.asarray(rows, dtype=np.int64) for w, rows in postings.items()},
+        )
+
+    def _rows_with_prefix(self, prefix: str) -> np.ndarray:
+        start = bisect.bisect_left(self.vocabulary, prefix)
+        parts = []
+        for word in self.vocabulary[start : start + 2000]:
+            if not word.startswith(prefix):
+                break
+            parts.append(self.postings[word])
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+
+    def prefix_search(self, text: str, limit: int = 25) -> list[int]:
+        """Rows whose words start with every query word (the last may be half-typed), popular first."""
+        words = normalise(text).split()
+        if not words:
+            return []
+        rows: np.ndarray | None = None
+        for word in sorted(words[:-1], key=lambda w: len(self.postings.get(w, ()))):
+            exact = self.postings.get(word)
+            hits = exact if exact is not None else self._rows_with_prefix(word)
+            rows = hits if rows is None else np.intersect1d(rows, hits, assume_unique=True)
+            if len(rows) == 0:
+                return []
+        last = self._rows_with_prefix(words[-1])
+        rows = last if rows is None else np.intersect1d(rows, last, assume_unique=True)
+        if len(rows) == 0:
+            return []
+        query = normalise(text)
+        starts = np.fromiter((self.titles[r].startswith(query) for r in rows), bool, len(rows))
+        order = np.lexsort((-self.popularity[rows], ~starts))
+        return rows[order][:limit].tolist()
+
+    def fuzzy(self, text: str, limit: int = 10, cutoff: float = 60.0) -> list[tuple[int, float]]:
+        hits = process.extract(
+            normalise(text),
+            self.combined,
+            scorer=fuzz.WRatio,
+            limit=limit,
+            score_cutoff=cutoff,
+            processor=None,
+        )
+        return [(row, score) for _, score, row in hits]
+
+    def autocomplete(self, text: str, limit: int = 25) -> list[int]:
+        text = text[:MAX_QUERY_CHARS]
+        rows = self.prefix_search(text, limit)
+        if len(rows) < limit and len(normalise(text)) >= 3:
+            quick = process.extract(
+                normalise(text),
+                self.combined,
+                scorer=fuzz.QRatio,
+                limit=limit,
+                score_cutoff=55,
+                processor=None,
+            )
+            rows += [r for _, _, r in quick if r not in rows][: limit - len(rows)]
+        return rows
+
+    # Resolution -------------------------------------------------------------------------------
+
+    def resolve(self, query: str | Query, artist: str | None = None) -> int:
+        """One catalogue row for a query; InvalidInput, AmbiguousTrack or TrackNotFound say what to do next.
+
+        A Query carries its Spotify link already parsed; a plain string is parsed here (once).
+        """
+        raw = query.text if isinstance(query, Query) else query
+        text = (raw or "").strip()
+        if not text:
+            raise InvalidInput(
+                "Tell me a song: a title (optionally with the artist), a Spotify link or a track id."
+            )
+        if len(text) > MAX_QUERY_CHARS:
+            raise InvalidInput(
+                f"That is too long for a song title ({len(text):,} characters; {MAX_QUERY_CHARS} at most)."
+            )
+        parsed = query if isinstance(query, Query) else Query.parse(text)
+        if parsed.broken is not None:
+            raise InvalidInput(str(parsed.broken)) from parsed.broken
+        if parsed.link is not None:
+            return self._resolve_link(raw, parsed.link)
+        if is_spotify_id(text) and text in self.row_of_id:
+            return self.row_of_id[text]
+        if artist is None:
+            for sep in (" - ", " by ", " — ", " – "):
+                if sep in text:
+                    title, _, who = text.rpartition(sep)
+                    try:
+                        return self._resolve_text(raw, title.strip(), who.strip())
+                    except (InvalidInput, AmbiguousTrack, TrackNotFound):  # that reading found nothing
+                        break
+        return self._resolve_text(raw, text, artist)
+
+    def _resolve_link(self, raw: str, ref: SpotifyRef) -> int:
+        if ref.kind != "track":
+            raise InvalidInput(
+                f"That is a Spotify {ref.kind} link; give me a track link (or import the {ref.kind})."
+            )
+        if ref.id in self.row_of_id:
+            return self.row_of_id[ref.id]
+        raise TrackNotFound(raw, [], spotify_id=ref.id)  # the service may ask Spotify which song it is
+
+    def _infos(self, rows: Sequence[int]) -> list[TrackInfo]:
+        return [self.tracks[int(r)] for r in rows]
+
+    def _resolve_text(self, raw: str, title: str, artist: str | None) -> int:
+        ntitle = normalise(title)
+        nartist = normalise(artist) if artist else ""
+        if not ntitle:
+            raise InvalidInput("That song title has no letters or digits I can search for.")
+        nbase = normalise(_DECORATION.sub("", title)) or ntitle
+        exact = [
+            r for r in self.prefix_search(title, limit=500) if ntitle in (self.titles[r], self.base_titles[r])
+        ]
+        exact = exact or [r for r in self.prefix_search(nbase, limit=500) if self.base_titles[r] == nbase]
+        if nartist:
+            exact = [r for r in exact if fuzz.token_set_ratio(nartist, self.artists[r]) >= 85]
+        if exact:
+            return self._pick(raw, exact)
+        scored = self._scored(ntitle, nartist)
+        if not scored:
+            raise TrackNotFound(raw, [])
+        best_row, best = scored[0]
+        runner_up = next((s for r, s in scored[1:] if self._key(r) != self._key(best_row)), 0.0)
+        if best >= 90 and best - runner_up >= 4:
+            return self._pick(raw, [r for r, s in scored if s >= best - 0.01])
+        if best >= 80:
+            raise AmbiguousTrack(raw, self._infos(self._distinct([r for r, _ in scored])[:8]))
+        raise TrackNotFound(raw, self._infos(self._distinct([r for r, _ in scored])[:5]))
+
+    def _scored(self, ntitle: str, nartist: str) -> list[tuple[int, float]]:
+        # Plain edit distance first (typos). WRatio's partial matching only when that finds
+        # nothing close, and discounted: it rates a short title inside a long one highly.
+        hits = process.extract(
+            ntitle, self.base_titles, scorer=fuzz.QRatio, limit=40, score_cutoff=70, processor=None
+        )
+        if not hits or hits[0][1] < 85:
+            partial = process.extract(
+                ntitle, self.base_titles, scorer=fuzz.WRatio, limit=20, score_cutoff=60, processor=None
+            )
+            hits += [(t, 0.85 * s, r) for t, s, r in partial]
+        best: dict[int, float] = {}
+        for _, title_score, row in hits:
+            score = title_score
+            if nartist:
+                score = 0.6 * title_score + 0.4 * fuzz.token_set_ratio(nartist, self.artists[row])
+            score += self.popularity[row] / 1000.0  # a tie-breaker, never more than 0.1
+            best[row] = max(score, best.get(row, 0.0))
+        return sorted(best.items(), key=lambda rs: -rs[1])
+
+    def _key(self, row: int) -> tuple[str, str]:
+        return (self.base_titles[row], self.artists[row])
+
+    def _distinct(self, rows: list[int]) -> list[int]:
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for row in rows:
+            key = (self.titles[row], self.artists[row])
+            if key not in seen:
+                seen.add(key)
+                out.append(row)
+        return out
+
+    def _pick(self, raw: str, rows: list[int]) -> int:
+        """Same title and artist under several ids is one song: take the most popular release.
+
+        Different artists are different songs; when one is clearly the famous one (DOMINANT_MARGIN
+        popularity points ahead of every other) it is what people mean, else we ask.
+        """
+        ordered = sorted(rows, key=lambda r: -self.popularity[r])
+        by_artist: dict[str, int] = {}
+        for row in ordered:
+            by_artist.setdefault(self.artists[row], row)
+        leaders = list(by_artist.values())
+        if len(leaders) > 1 and self.popularity[leaders[0]] - self.popularity[leaders[1]] < DOMINANT_MARGIN:
+            raise AmbiguousTrack(raw, self._infos(leaders[:8]))
+        return leaders[0]

@@ -1,0 +1,70 @@
+"""Per-row arrays the serving path needs, computed once at training time and memory-mapped at load.
+
+Deriving them at load costs seconds and memory: the scaled audio features need the fitted sklearn
+pipeline (and sklearn's import alone takes seconds), the same-song keys run a regex per row. Training
+saves them as plain .npy files in the artifact's `serving/` folder; an older artifact without them
+still loads, deriving them from the catalogue as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from songrec.catalog.schema import NUMERIC_FEATURES
+from songrec.content.songkey import title_key
+
+log = logging.getLogger(__name__)
+
+SERVING_DIR = "serving"  # the artifact's folder of these arrays
+SCALED_FILE = "scaled.npy"  # float32 (rows, 12): the min-max scaled numeric features, for reasons
+KEYS_FILE = "keys.npy"  # unicode (rows,): same-song keys (title + first artist)
+FIRST_ARTIST_FILE = "first_artist.npy"  # unicode (rows,): casefolded first artist, "" when none
+
+
+@dataclass(frozen=True)
+class ServingArrays:
+    scaled: np.ndarray
+    keys: np.ndarray
+    first_artist: np.ndarray
+
+    @classmethod
+    def derive(cls, catalog: pd.DataFrame, pipeline_path: Path) -> ServingArrays:
+        """From the catalogue (artists as lists) and the fitted pipeline: what an old artifact needs."""
+        from songrec.content.features import FeaturePipeline, model_inputs
+
+        pipeline = FeaturePipeline.load(pipeline_path)
+        return cls.compute(catalog, pipeline.base.transform(model_inputs(catalog)))
+
+    @classmethod
+    def compute(cls, catalog: pd.DataFrame, base_features: np.ndarray) -> ServingArrays:
+        """`base_features` is the pipeline's base transform of the catalogue (numeric features first)."""
+        scaled = np.asarray(base_features[:, : len(NUMERIC_FEATURES)], dtype=np.float32)
+        artists = [list(a) if a is not None else [] for a in catalog["artists"]]
+        keys = np.asarray([title_key(n, a) for n, a in zip(catalog["name"], artists, strict=True)])
+        first = np.asarray([str(a[0]).casefold() if len(a) else "" for a in artists], dtype=str)
+        return cls(scaled=scaled, keys=keys, first_artist=first)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / SCALED_FILE, np.ascontiguousarray(self.scaled, dtype=np.float32))
+        np.save(directory / KEYS_FILE, self.keys)
+        np.save(directory / FIRST_ARTIST_FILE, self.first_artist)
+
+    @classmethod
+    def load(cls, directory: Path, rows: int) -> ServingArrays | None:
+        """The saved arrays, memory-mapped; None when the artifact predates them (or they do not fit)."""
+        files = [directory / name for name in (SCALED_FILE, KEYS_FILE, FIRST_ARTIST_FILE)]
+        if not all(f.is_file() for f in files):
+            return None
+        scaled, keys, first = (np.load(f, mmap_mode="r", allow_pickle=False) for f in files)
+        if not (len(scaled) == len(keys) == len(first) == rows) or scaled.shape[1:] != (
+            len(NUMERIC_FEATURES),
+        ):
+            log.warning("%s: serving arrays do not match the catalogue; deriving them instead", directory)
+            return None
+        return cls(scaled=scaled, keys=keys, first_artist=first)

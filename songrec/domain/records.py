@@ -1,0 +1,286 @@
+"""The records songrec's layers pass each other: rows the store returns and answers the service gives.
+
+The service speaks only these types, so front ends never see DataFrames, SQL rows or tensors, and the
+store returns them so callers never see a driver's row type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from songrec.domain.vocabulary import (
+    DEFAULT_EXPLORE_RATE,
+    DEFAULT_SESSION_STRATEGY,
+    FeedbackSource,
+    SessionStrategy,
+    SuggestionKind,
+    TrainingStatus,
+)
+
+# ------------------------------------------------------------------------------------ stored rows
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    user_id: int
+    created_at: float
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """One vote. ``undone_at`` is the tombstone: set by undo, or when an opposite vote replaced it."""
+
+    id: int
+    user_id: int
+    track_id: str
+    value: int
+    source: FeedbackSource
+    guild_id: int | None
+    channel_id: int | None
+    suggestion_id: int | None
+    created_at: float
+    undone_at: float | None
+    replaced_by: int | None
+
+    @property
+    def live(self) -> bool:
+        return self.undone_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSuggestion:
+    """A suggestion about to be recorded. Give user_id (personal) or session_id (group), or both.
+
+    Never put other users' ids into ``score_parts`` or ``reason``: forget_user can only erase rows it
+    can find by their user columns.
+    """
+
+    track_id: str
+    rank: int
+    model_version: str
+    kind: SuggestionKind
+    score: float | None = None
+    score_parts: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    user_id: int | None = None
+    session_id: int | None = None
+    channel_id: int | None = None
+    guild_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRecord:
+    id: int
+    user_id: int | None
+    session_id: int | None
+    track_id: str
+    rank: int
+    model_version: str
+    score: float | None
+    score_parts: dict[str, Any]
+    reason: str
+    kind: SuggestionKind
+    message_id: int | None
+    channel_id: int | None
+    guild_id: int | None
+    created_at: float
+    posted_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: int
+    guild_id: int
+    channel_id: int
+    voice_channel_id: int | None
+    created_by: int | None
+    strategy: SessionStrategy
+    started_at: float
+    ended_at: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMemberRecord:
+    id: int
+    session_id: int
+    user_id: int
+    joined_at: float
+    left_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTrackRecord:
+    id: int
+    session_id: int
+    track_id: str
+    suggestion_id: int | None
+    suggested_at: float
+    played_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingRunRecord:
+    id: int
+    started_at: float
+    finished_at: float | None
+    status: TrainingStatus
+    device: str
+    metrics: dict[str, Any]
+    artifact_version: str | None
+    promoted: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of a user's history: a suggestion they got, or a vote they cast (newest first)."""
+
+    at: float
+    event: Literal["suggested", "liked", "disliked"]
+    track_id: str
+    suggestion_id: int | None
+    source: str | None  # feedback source, or the suggestion kind for "suggested"
+    undone: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """A guild's settings; ``updated_at`` is None while the guild still runs on the defaults."""
+
+    guild_id: int
+    command_channel_id: int | None = None
+    explore_rate: float = DEFAULT_EXPLORE_RATE
+    session_strategy: SessionStrategy = DEFAULT_SESSION_STRATEGY
+    updated_at: float | None = None
+
+
+# ------------------------------------------------------------------------------------ answers
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    track_id: str
+    name: str
+    artists: tuple[str, ...]
+    year: int | None
+    popularity: float | None
+    genre: str | None = None
+
+    @property
+    def artist_line(self) -> str:
+        return ", ".join(self.artists)
+
+    @property
+    def spotify_url(self) -> str:
+        return f"https://open.spotify.com/track/{self.track_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One suggested track, as stored: `id` is what buttons and reactions refer to."""
+
+    id: int
+    track: TrackInfo
+    rank: int
+    kind: SuggestionKind
+    reason: str
+    score: float
+    score_parts: dict[str, float] = field(default_factory=dict)
+    model_version: str = ""
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    max_popularity: float | None = None
+    min_popularity: float | None = None
+    explore_rate: float | None = None  # None -> the user's or guild's default
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    track: TrackInfo
+    value: int  # +1 like, -1 dislike, 0 undone
+    changed: bool  # False when the same feedback was already recorded (idempotent)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    user_id: int
+    likes: int
+    dislikes: int
+    top_artists: tuple[str, ...]
+    top_genres: tuple[str, ...]
+    decades: tuple[str, ...]
+    feature_summary: dict[str, float]  # mean of liked tracks' audio features, 0..1 scaled
+    similar_users: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    track: TrackInfo
+    value: int  # +1 / -1
+    source: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: int
+    guild_id: int | None
+    channel_id: int
+    voice_channel_id: int | None
+    strategy: SessionStrategy
+    members: tuple[int, ...]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    session: SessionInfo
+    suggested: tuple[TrackInfo, ...]
+    liked: tuple[tuple[TrackInfo, tuple[int, ...]], ...]  # track, members who liked it
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedSeeds:
+    """A Spotify album or playlist read as seeds: the tracks the catalogue knows, and what it lacks."""
+
+    kind: str  # "album" or "playlist"
+    name: str
+    url: str
+    tracks: tuple[TrackInfo, ...]  # catalogue tracks, in the collection's order, each once
+    missing: int = 0  # Spotify tracks that are not in the catalogue yet
+    skipped: int = 0  # local files, podcast episodes and removed tracks
+    missing_examples: tuple[str, ...] = ()  # "Title by Artist" of a few missing ones
+
+    @property
+    def note(self) -> str:
+        """One sentence for the user: what was taken and what was not (and why)."""
+        what = f"the {self.kind} “{self.name}”" if self.name else f"that {self.kind}"
+        total = len(self.tracks) + self.missing
+        text = f"Took {len(self.tracks)} of {total} tracks from {what} as seeds"
+        if self.missing:
+            examples = "; ".join(self.missing_examples[:3])
+            verb = "isn't" if self.missing == 1 else "aren't"
+            text += f"; {self.missing} {verb} in the catalogue yet"
+            text += f" (e.g. {examples})" if examples else ""
+        if self.skipped:
+            text += f"; skipped {self.skipped} local files, episodes or removed tracks"
+        return text + "."
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistExport:
+    """A playlist songrec created in the operator's Spotify account."""
+
+    url: str
+    name: str
+    tracks: tuple[TrackInfo, ...]  # in playlist order
+    skipped: int = 0  # suggestions without a usable Spotify id

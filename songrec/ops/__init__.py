@@ -1,0 +1,1 @@
+"""Running songrec: structured logging, metrics, and the status report."""

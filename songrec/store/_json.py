@@ -1,0 +1,22 @@
+"""JSON for the store's JSON columns (settings, score parts, metrics, payloads): the same on every backend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from songrec.domain import InvalidInput
+
+
+def dumps(value: Any, what: str) -> str:
+    """JSON-encode for a JSON column; refuses NaN/inf and non-JSON values with a clear message."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"{what} must be JSON-serialisable (plain dicts, lists, str, finite numbers): {exc}"
+        ) from exc
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None

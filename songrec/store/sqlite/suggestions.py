@@ -1,0 +1,138 @@
+"""What we suggested, to whom, where it was posted, and what we suggested lately (to avoid repeats)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from songrec.domain import SUGGESTION_KINDS, InvalidInput, NewSuggestion, NotFound, SuggestionRecord
+from songrec.store import _validate as v
+from songrec.store.sqlite import rows
+from songrec.store.sqlite.connection import Database
+from songrec.store.sqlite.rows import Conn
+
+
+def _checked(s: NewSuggestion) -> tuple[Any, ...]:
+    """One suggestion's column values, validated (everything before created_at)."""
+    if not isinstance(s, NewSuggestion):
+        raise InvalidInput(f"record_suggestions takes NewSuggestion objects, got {type(s).__name__}")
+    uid = v.opt_snowflake(s.user_id, "user_id")
+    sess = None if s.session_id is None else v.row_id(s.session_id, "session_id")
+    if uid is None and sess is None:
+        raise InvalidInput("a suggestion needs a user_id (personal) or a session_id (group)")
+    rank = v.non_negative(s.rank, "rank")
+    if not isinstance(s.model_version, str) or not s.model_version:
+        raise InvalidInput(f"model_version must be a non-empty string, got {s.model_version!r}")
+    if not isinstance(s.reason, str):
+        raise InvalidInput(f"reason must be a string, got {type(s.reason).__name__}")
+    return (
+        uid,
+        sess,
+        v.track(s.track_id),
+        rank,
+        s.model_version,
+        v.finite_or_none(s.score, "score"),
+        v.json_object(s.score_parts, "score_parts"),
+        s.reason,
+        v.choice(s.kind, SUGGESTION_KINDS, "suggestion kind"),
+        v.opt_snowflake(s.channel_id, "channel_id"),
+        v.opt_snowflake(s.guild_id, "guild_id"),
+    )
+
+
+class SqliteSuggestions:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record_suggestions(self, suggestions: Iterable[NewSuggestion]) -> list[SuggestionRecord]:
+        """Record a batch of suggestions in one transaction; returns them with ids, in input order."""
+        values = [_checked(s) for s in suggestions]
+        if not values:
+            return []
+
+        async def job(conn: Conn) -> list[SuggestionRecord]:
+            now = self._db.clock()
+            for sess in {r[1] for r in values if r[1] is not None}:
+                if await rows.one(conn, "SELECT 1 FROM sessions WHERE id = ?", (sess,)) is None:
+                    raise NotFound(f"session {sess} does not exist")
+            for uid in {r[0] for r in values if r[0] is not None}:
+                await rows.ensure_user(conn, uid, now)
+            out = []
+            for r in values:
+                row = await rows.one(
+                    conn,
+                    "INSERT INTO suggestions (user_id, session_id, track_id, rank, model_version, score, score_parts,"
+                    " reason, kind, channel_id, guild_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " RETURNING *",
+                    (*r, now),
+                )
+                assert row is not None
+                out.append(rows.suggestion(row))
+            return out
+
+        return await self._db.write(job)
+
+    async def get_suggestion(self, suggestion_id: int) -> SuggestionRecord | None:
+        sid = v.row_id(suggestion_id, "suggestion_id")
+        row = await self._db.read(lambda c: rows.one(c, "SELECT * FROM suggestions WHERE id = ?", (sid,)))
+        return None if row is None else rows.suggestion(row)
+
+    async def attach_message(
+        self, suggestion_ids: Sequence[int], message_id: int, channel_id: int, guild_id: int | None
+    ) -> int:
+        """Note where the suggestions were posted (so reactions/buttons map back); returns rows updated."""
+        ids = [v.row_id(s, "suggestion_id") for s in suggestion_ids]
+        mid = v.snowflake(message_id, "message_id")
+        cid = v.snowflake(channel_id, "channel_id")
+        gid = v.opt_snowflake(guild_id, "guild_id")
+        if not ids:
+            return 0
+
+        async def job(conn: Conn) -> int:
+            marks = ",".join("?" * len(ids))
+            cursor = await conn.execute(
+                f"UPDATE suggestions SET message_id = ?, channel_id = ?, guild_id = ?, posted_at = ? WHERE id IN ({marks})",
+                (mid, cid, gid, self._db.clock(), *ids),
+            )
+            return cursor.rowcount
+
+        return await self._db.write(job)
+
+    async def suggestions_for_message(self, message_id: int) -> list[SuggestionRecord]:
+        mid = v.snowflake(message_id, "message_id")
+        found = await self._db.read(
+            lambda c: rows.all_rows(
+                c, "SELECT * FROM suggestions WHERE message_id = ? ORDER BY rank, id", (mid,)
+            )
+        )
+        return [rows.suggestion(r) for r in found]
+
+    async def last_suggestion(self, user_id: int, channel_id: int | None = None) -> SuggestionRecord | None:
+        """The newest suggestion made to the user (in that channel, if given): the target of a bare /like."""
+        uid = v.snowflake(user_id, "user_id")
+        cid = v.opt_snowflake(channel_id, "channel_id")
+        sql = "SELECT * FROM suggestions WHERE user_id = ?"
+        params: list[Any] = [uid]
+        if cid is not None:
+            sql += " AND channel_id = ?"
+            params.append(cid)
+        row = await self._db.read(lambda c: rows.one(c, sql + " ORDER BY id DESC LIMIT 1", params))
+        return None if row is None else rows.suggestion(row)
+
+    async def recent_suggested_tracks(
+        self, user_id: int, *, since_seconds: float | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Distinct tracks suggested to the user recently, newest first (to avoid repeating ourselves)."""
+        uid = v.snowflake(user_id, "user_id")
+        window = v.finite_or_none(since_seconds, "since_seconds")
+        sql = "SELECT track_id, max(id) AS last FROM suggestions WHERE user_id = ?"
+        params: list[Any] = [uid]
+        if window is not None:
+            sql += " AND created_at >= ?"
+            params.append(self._db.clock() - window)
+        sql += " GROUP BY track_id ORDER BY last DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(v.positive_limit(limit))
+        found = await self._db.read(lambda c: rows.all_rows(c, sql, params))
+        return [r["track_id"] for r in found]

@@ -1,0 +1,60 @@
+"""Users and their settings (a JSON object per user)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from songrec.domain import UserRecord
+from songrec.store import _validate as v
+from songrec.store._json import dumps, loads
+from songrec.store.sqlite import rows
+from songrec.store.sqlite.connection import Database
+from songrec.store.sqlite.rows import Conn
+
+
+class SqliteUsers:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def ensure_user(self, user_id: int) -> UserRecord:
+        """Create the user row if needed (first contact); returns it."""
+        uid = v.snowflake(user_id, "user_id")
+        known = await self.get_user(uid)
+        if known is not None:  # the common case costs a read, not a commit (an fsync)
+            return known
+
+        async def job(conn: Conn) -> UserRecord:
+            await rows.ensure_user(conn, uid, self._db.clock())
+            row = await rows.one(conn, "SELECT * FROM users WHERE user_id = ?", (uid,))
+            assert row is not None
+            return rows.user(row)
+
+        return await self._db.write(job)
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        uid = v.snowflake(user_id, "user_id")
+        row = await self._db.read(lambda c: rows.one(c, "SELECT * FROM users WHERE user_id = ?", (uid,)))
+        return None if row is None else rows.user(row)
+
+    async def get_user_settings(self, user_id: int) -> dict[str, Any]:
+        """The user's settings dict ({} for a user we have never seen)."""
+        user = await self.get_user(user_id)
+        return {} if user is None else user.settings
+
+    async def set_user_settings(
+        self, user_id: int, settings: dict[str, Any], *, replace: bool = False
+    ) -> dict[str, Any]:
+        """Merge ``settings`` into the user's settings (or replace them all); returns the result."""
+        uid = v.snowflake(user_id, "user_id")
+        v.json_object(settings, "settings")
+
+        async def job(conn: Conn) -> dict[str, Any]:
+            await rows.ensure_user(conn, uid, self._db.clock())
+            row = await rows.one(conn, "SELECT settings FROM users WHERE user_id = ?", (uid,))
+            merged = dict(settings) if replace or row is None else {**loads(row["settings"]), **settings}
+            await conn.execute(
+                "UPDATE users SET settings = ? WHERE user_id = ?", (dumps(merged, "settings"), uid)
+            )
+            return merged
+
+        return await self._db.write(job)

@@ -1,0 +1,96 @@
+"""Suggestions: recording, posting, recency, all-or-nothing checks, the service's kinds stored as is."""
+
+from __future__ import annotations
+
+import pytest
+
+from songrec.domain import SUGGESTION_KINDS, InvalidInput, NewSuggestion
+from songrec.store import StoreBackend
+from tests.store.backends import Clock
+
+ALICE = 666666666666666601
+BOB = 666666666666666602
+GUILD, CHANNEL, VOICE = 777777777777777701, 777777777777777702, 777777777777777703
+
+
+async def test_suggestions_messages_and_recency(store: StoreBackend, clock: Clock) -> None:
+    first = await store.record_suggestions(
+        [
+            NewSuggestion(
+                f"t{i}",
+                i,
+                "m1",
+                kind,
+                score=1.0 - i / 10,
+                score_parts={"content": 0.5},
+                reason="why",
+                user_id=ALICE,
+                channel_id=CHANNEL,
+            )
+            for i, kind in enumerate(["content", "explore", "taste"])
+        ]
+    )
+    assert [s.rank for s in first] == [0, 1, 2] and first[0].score_parts == {"content": 0.5}
+    assert await store.get_suggestion(first[1].id) == first[1]
+    assert await store.get_suggestion(999999) is None
+    assert await store.attach_message([s.id for s in first], 42, CHANNEL, GUILD) == 3
+    posted = await store.suggestions_for_message(42)
+    assert [s.id for s in posted] == [s.id for s in first]
+    assert all(s.message_id == 42 and s.guild_id == GUILD and s.posted_at is not None for s in posted)
+    assert await store.suggestions_for_message(43) == []
+
+    clock.now += 3600
+    later = await store.record_suggestions(
+        [NewSuggestion("t9", 0, "m2", "similar_users", user_id=ALICE, channel_id=1)]
+    )
+    last_here = await store.last_suggestion(ALICE, CHANNEL)
+    assert last_here is not None and last_here.id == first[-1].id
+    last_any = await store.last_suggestion(ALICE)
+    assert last_any is not None and last_any.id == later[0].id
+    assert await store.last_suggestion(BOB) is None
+
+    assert await store.recent_suggested_tracks(ALICE) == ["t9", "t2", "t1", "t0"]
+    assert await store.recent_suggested_tracks(ALICE, since_seconds=60) == ["t9"]
+    assert await store.recent_suggested_tracks(ALICE, limit=2) == ["t9", "t2"]
+    assert await store.record_suggestions([]) == []
+
+
+@pytest.mark.parametrize(
+    ("suggestion", "message"),
+    [
+        (
+            NewSuggestion("t", 0, "m", "vibes", user_id=ALICE),
+            "suggestion kind must be one of cold_start, content, explore, session, similar_users, taste",
+        ),
+        (NewSuggestion("t", 0, "m", "explore"), "needs a user_id"),
+        (NewSuggestion("t", -1, "m", "explore", user_id=ALICE), "rank must be a non-negative integer"),
+        (NewSuggestion("t", 0, "", "explore", user_id=ALICE), "model_version must be a non-empty string"),
+        (
+            NewSuggestion("t", 0, "m", "explore", user_id=ALICE, score=float("inf")),
+            "score must be a finite number",
+        ),
+        (NewSuggestion("t", 0, "m", "explore", user_id=ALICE, score_parts=[1]), "score_parts must be a dict"),  # type: ignore[arg-type]
+    ],
+)
+async def test_bad_suggestions_are_rejected_whole(
+    store: StoreBackend, suggestion: NewSuggestion, message: str
+) -> None:
+    good = NewSuggestion("ok", 0, "m", "explore", user_id=ALICE)
+    with pytest.raises(InvalidInput, match=message):
+        await store.record_suggestions([good, suggestion])
+    assert await store.recent_suggested_tracks(ALICE) == []  # all or nothing
+
+
+async def test_every_service_kind_is_stored_and_read_back_as_is(store: StoreBackend) -> None:
+    session = await store.create_session(GUILD, CHANNEL, ALICE)
+    kinds = sorted(SUGGESTION_KINDS)
+    recorded = await store.record_suggestions(
+        [
+            NewSuggestion(
+                f"k{i}", i, "m1", kind, user_id=ALICE, session_id=session.id if kind == "session" else None
+            )
+            for i, kind in enumerate(kinds)
+        ]
+    )
+    assert [s.kind for s in recorded] == kinds and {"taste", "session"} <= set(kinds)
+    assert [(await store.get_suggestion(s.id)).kind for s in recorded] == kinds  # type: ignore[union-attr]

@@ -1,0 +1,33 @@
+"""Users and their settings, against every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from songrec.domain import InvalidInput
+from songrec.store import StoreBackend
+
+ALICE = 666666666666666601
+BOB = 666666666666666602
+GUILD, CHANNEL, VOICE = 777777777777777701, 777777777777777702, 777777777777777703
+
+
+async def test_users_and_settings(store: StoreBackend) -> None:
+    assert await store.get_user(ALICE) is None
+    assert await store.get_user_settings(ALICE) == {}
+    user = await store.ensure_user(ALICE)
+    assert user.user_id == ALICE and user.settings == {}
+    assert await store.ensure_user(ALICE) == user  # idempotent
+    assert await store.set_user_settings(ALICE, {"dm": True, "explore_rate": 0.2}) == {
+        "dm": True,
+        "explore_rate": 0.2,
+    }
+    assert await store.set_user_settings(ALICE, {"dm": False}) == {"dm": False, "explore_rate": 0.2}  # merge
+    assert await store.set_user_settings(ALICE, {"x": [1, 2]}, replace=True) == {"x": [1, 2]}
+    assert await store.get_user_settings(ALICE) == {"x": [1, 2]}
+    with pytest.raises(InvalidInput, match="settings must be a dict"):
+        await store.set_user_settings(ALICE, ["no"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="JSON-serialisable"):
+        await store.set_user_settings(ALICE, {"bad": object()})
+    with pytest.raises(InvalidInput, match="JSON-serialisable"):
+        await store.set_user_settings(ALICE, {"nan": float("nan")})

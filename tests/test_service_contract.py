@@ -1,0 +1,388 @@
+"""One set of behavioural tests for every SongService (songrec/service/api.py): the real Service on a
+SQLite file with the small test artifact, and the bot tests' ServiceDouble on the same catalogue.
+
+Modelled on the `implicit` library's RecommenderBaseTestMixin (one suite, every model): a front end
+written against the Protocol must see the same answers whichever implementation is behind it, so
+what the bot tests learn from the double holds for the real service. Where the two differ, the double
+is wrong (it is a test fake) and is fixed to behave like the service.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from songrec.content.engine import Engine
+from songrec.domain import (
+    DEFAULT_EXPLORE_RATE,
+    Filters,
+    InvalidInput,
+    NothingToRate,
+    NotInSession,
+    SongrecError,
+    SpotifyNotSetUp,
+    Suggestion,
+    TrackInfo,
+    TrackNotFound,
+)
+from songrec.service.api import SongService
+from tests.support.service_double import ServiceDouble
+
+if TYPE_CHECKING:
+    from tests.support.service_env import ServiceOpener
+
+ALICE, BOB, CAROL, DAVE = 101, 102, 103, 104
+GUILD, CHANNEL, OTHER_CHANNEL, VOICE = 222, 333, 334, 444
+UNKNOWN_SONG = "Zzyzx Qwfp Nonexistent Tune"
+IMPLEMENTATIONS = ("service", "double")
+
+
+@pytest.fixture(scope="module")
+def catalogue(small_engine: Engine) -> list[TrackInfo]:
+    """The small artifact's tracks, for the double and for tests that name songs by id."""
+    return [small_engine.info(row) for row in range(len(small_engine.catalog))]
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+async def service(
+    request: pytest.FixtureRequest, tmp_path: Path, catalogue: list[TrackInfo]
+) -> AsyncIterator[SongService]:
+    """Each implementation, fresh for every test (a new database, a new double)."""
+    if request.param == "service":
+        open_service: ServiceOpener = request.getfixturevalue("open_service")
+        async with open_service(tmp_path / "songrec.sqlite3") as real:
+            yield real
+    else:
+        yield ServiceDouble(catalogue)
+
+
+def ids(tracks: list[TrackInfo] | list[Suggestion]) -> list[str]:
+    return [t.track.track_id if isinstance(t, Suggestion) else t.track_id for t in tracks]
+
+
+# ---------------------------------------------------------------------- the Protocol's shape
+
+
+def test_the_double_has_every_protocol_method_with_the_same_parameters() -> None:
+    """Cheap guard for the behaviour tests below: a missing or renamed method fails here first."""
+    methods = [n for n, v in vars(SongService).items() if inspect.iscoroutinefunction(v) and n[0] != "_"]
+    assert len(methods) >= 20
+    assert ServiceDouble().learning is None, "the Protocol's `learning` attribute"
+    for name in methods:
+        assert inspect.iscoroutinefunction(getattr(ServiceDouble, name, None)), name
+        expected = inspect.signature(getattr(SongService, name)).parameters.values()
+        actual = inspect.signature(getattr(ServiceDouble, name)).parameters.values()
+        assert [(p.name, p.kind, p.default) for p in actual] == [
+            (p.name, p.kind, p.default) for p in expected
+        ]
+
+
+# ---------------------------------------------------------------------- recommendations
+
+
+@pytest.mark.parametrize("k", [1, 5, 12])
+async def test_recommend_returns_k_distinct_suggestions_with_ids(service: SongService, k: int) -> None:
+    picks = await service.recommend(ALICE, k=k)
+    assert len(picks) == k
+    assert len({p.id for p in picks}) == k and all(isinstance(p.id, int) for p in picks)
+    assert len(set(ids(picks))) == k, "the same track twice in one answer"
+    assert [p.rank for p in picks] == list(range(1, k + 1))
+    assert all(p.reason and p.model_version for p in picks)
+    for pick in picks:
+        stored = await service.get_suggestion(pick.id)
+        assert stored is not None and stored.track == pick.track
+    assert await service.get_suggestion(10**9) is None
+
+
+async def test_seeds_are_not_suggested_back(service: SongService, catalogue: list[TrackInfo]) -> None:
+    seed = catalogue[12]
+    picks = await service.recommend(ALICE, [seed.track_id], k=8)
+    assert len(picks) == 8 and seed.track_id not in ids(picks)
+    by_name = await service.recommend(BOB, [seed.name], k=8)
+    assert len(by_name) == 8 and seed.track_id not in ids(by_name)
+
+
+async def test_dislikes_never_come_back(service: SongService) -> None:
+    first = await service.recommend(ALICE, k=5)
+    for pick in first:
+        await service.dislike(ALICE, suggestion_id=pick.id)
+    for _ in range(3):
+        later = await service.recommend(ALICE, k=5)
+        assert not set(ids(later)) & set(ids(first))
+
+
+async def test_more_like_a_suggestion_leaves_that_song_out(service: SongService) -> None:
+    (base,) = await service.recommend(ALICE, k=1)
+    more = await service.more_like(ALICE, base.id, k=4)
+    assert len(more) == 4 and base.track.track_id not in ids(more)
+    with pytest.raises(InvalidInput):
+        await service.more_like(ALICE, 10**9)
+
+
+async def test_max_popularity_filter_is_honoured(service: SongService, catalogue: list[TrackInfo]) -> None:
+    picks = await service.recommend(ALICE, [catalogue[1].track_id], k=5, filters=Filters(max_popularity=40.0))
+    assert picks and all((p.track.popularity or 0) <= 40.0 for p in picks)
+
+
+async def test_an_unknown_song_is_track_not_found_with_a_friendly_message(service: SongService) -> None:
+    for call in (service.recommend(ALICE, [UNKNOWN_SONG]), service.like(ALICE, UNKNOWN_SONG)):
+        with pytest.raises(TrackNotFound) as caught:
+            await call
+        message = str(caught.value)
+        assert "couldn't find" in message and "Traceback" not in message and "Error" not in message
+    assert await service.history(ALICE) == [], "a failed like must not be recorded"
+
+
+@pytest.mark.parametrize("k", [0, -1, 51, True, 2.5, "3"])
+async def test_a_bad_count_is_invalid_input(service: SongService, k: object) -> None:
+    with pytest.raises(InvalidInput, match="between 1 and"):
+        await service.recommend(ALICE, k=k)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("user_id", [0, -5, True, "alice"])
+async def test_a_bad_user_id_is_invalid_input(service: SongService, user_id: object) -> None:
+    with pytest.raises(InvalidInput):
+        await service.recommend(user_id, k=2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        await service.history(user_id)  # type: ignore[arg-type]
+
+
+async def test_empty_seed_text_is_invalid_input(service: SongService) -> None:
+    with pytest.raises(InvalidInput):
+        await service.recommend(ALICE, ["   "])
+
+
+# ---------------------------------------------------------------------- feedback
+
+
+async def test_rating_a_suggestion_is_idempotent_and_changed_says_so(service: SongService) -> None:
+    (pick,) = await service.recommend(ALICE, k=1)
+    liked = await service.like(ALICE, suggestion_id=pick.id, source="button")
+    assert (liked.track, liked.value, liked.changed) == (pick.track, 1, True)
+    again = await service.like(ALICE, suggestion_id=pick.id, source="reaction")
+    assert (again.value, again.changed) == (1, False)
+    flipped = await service.dislike(ALICE, suggestion_id=pick.id)
+    assert (flipped.track, flipped.value, flipped.changed) == (pick.track, -1, True)
+    assert not (await service.dislike(ALICE, suggestion_id=pick.id)).changed
+    assert [(h.track, h.value) for h in await service.history(ALICE)] == [(pick.track, -1)]
+    with pytest.raises(InvalidInput):
+        await service.like(ALICE, suggestion_id=10**9)
+
+
+async def test_feedback_without_a_target_rates_the_last_suggestion_shown_in_that_channel(
+    service: SongService,
+) -> None:
+    with pytest.raises(NothingToRate):
+        await service.like(ALICE, channel_id=CHANNEL)
+    picks = await service.recommend(ALICE, k=3, channel_id=CHANNEL)
+    assert (await service.like(ALICE, channel_id=CHANNEL)).track == picks[-1].track
+    with pytest.raises(NothingToRate):
+        await service.dislike(ALICE, channel_id=OTHER_CHANNEL)  # nothing was shown there
+    with pytest.raises(NothingToRate):
+        await service.like(BOB, channel_id=CHANNEL)  # alice's suggestions are not bob's
+
+
+async def test_undo_takes_back_only_what_is_there(service: SongService, catalogue: list[TrackInfo]) -> None:
+    assert await service.undo(ALICE) is None, "nothing to undo yet"
+    (pick,) = await service.recommend(ALICE, k=1)
+    await service.dislike(ALICE, suggestion_id=pick.id)
+    assert await service.undo(ALICE, suggestion_id=pick.id, value=1) is None, "it is a dislike"
+    undone = await service.undo(ALICE, suggestion_id=pick.id, value=-1)
+    assert undone is not None and (undone.track, undone.value, undone.changed) == (pick.track, 0, True)
+    assert await service.undo(ALICE, suggestion_id=pick.id) is None
+    assert await service.history(ALICE) == []
+
+    first, second = catalogue[20], catalogue[21]
+    await service.like(ALICE, first.track_id)
+    await service.like(ALICE, second.track_id)
+    latest = await service.undo(ALICE)  # no target: the newest vote
+    assert latest is not None and latest.track == second
+    assert [h.track for h in await service.history(ALICE)] == [first]
+    by_track = await service.undo(ALICE, track=first.track_id)
+    assert by_track is not None and by_track.track == first
+
+
+async def test_why_names_the_track(service: SongService) -> None:
+    with pytest.raises(NothingToRate):
+        await service.why(ALICE, channel_id=CHANNEL)
+    picks = await service.recommend(ALICE, k=3, channel_id=CHANNEL)
+    for pick in picks:
+        assert pick.track.name in await service.why(ALICE, pick.id)
+    assert picks[-1].track.name in await service.why(ALICE, channel_id=CHANNEL)
+    with pytest.raises(InvalidInput):
+        await service.why(ALICE, 10**9)
+
+
+async def test_history_is_newest_first(service: SongService, catalogue: list[TrackInfo]) -> None:
+    a, b, c = catalogue[30], catalogue[31], catalogue[32]
+    await service.like(ALICE, a.track_id, source="chat")
+    await service.dislike(ALICE, b.track_id, source="reaction")
+    await service.like(ALICE, c.track_id, source="button")
+    history = await service.history(ALICE)
+    assert [(h.track, h.value) for h in history] == [(c, 1), (b, -1), (a, 1)]
+    assert [h.source for h in history] == ["button", "reaction", "chat"]
+    assert [h.track for h in await service.history(ALICE, limit=2)] == [c, b]
+    assert await service.history(BOB) == []
+    with pytest.raises(InvalidInput):
+        await service.history(ALICE, limit=0)
+
+
+async def test_profile_counts_the_users_votes(service: SongService, catalogue: list[TrackInfo]) -> None:
+    empty = await service.profile(ALICE)
+    assert (empty.user_id, empty.likes, empty.dislikes) == (ALICE, 0, 0)
+    for track in catalogue[40:43]:
+        await service.like(ALICE, track.track_id)
+    await service.dislike(ALICE, catalogue[43].track_id)
+    profile = await service.profile(ALICE)
+    assert (profile.likes, profile.dislikes) == (3, 1)
+    assert set(profile.top_artists) <= {a for t in catalogue[40:43] for a in t.artists}
+    assert profile.top_artists
+
+
+async def test_forget_user_removes_their_history_and_nobody_elses(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    picks = await service.recommend(ALICE, k=2, channel_id=CHANNEL)
+    await service.like(ALICE, suggestion_id=picks[0].id)
+    await service.dislike(ALICE, catalogue[50].track_id)
+    await service.like(BOB, catalogue[51].track_id)
+    assert len((await service.export_user(ALICE))["feedback"]) == 2
+    removed = await service.forget_user(ALICE)
+    assert removed >= 2
+    assert await service.history(ALICE) == []
+    assert (await service.profile(ALICE)).likes == 0
+    assert (await service.export_user(ALICE))["feedback"] == []
+    with pytest.raises(NothingToRate):
+        await service.like(ALICE, channel_id=CHANNEL)  # what she was shown went too
+    assert [h.track for h in await service.history(BOB)] == [catalogue[51]]
+    assert await service.forget_user(ALICE) == 0
+
+
+# ---------------------------------------------------------------------- lookups and messages
+
+
+async def test_autocomplete_finds_titles_as_typed(service: SongService) -> None:
+    found = await service.autocomplete("Song 12", limit=5)
+    assert 1 <= len(found) <= 5 and found[0].name.startswith("Song 12")
+    assert await service.autocomplete("   ") == []
+    with pytest.raises(InvalidInput):
+        await service.autocomplete("Song", limit=0)
+
+
+async def test_a_message_maps_back_to_its_suggestions(service: SongService) -> None:
+    picks = await service.recommend(ALICE, k=3, channel_id=CHANNEL, guild_id=GUILD)
+    await service.attach_message([p.id for p in picks], 555, CHANNEL, GUILD)
+    assert [s.id for s in await service.suggestions_for_message(555)] == [p.id for p in picks]
+    assert await service.suggestions_for_message(556) == []
+
+
+# ---------------------------------------------------------------------- group sessions
+
+
+async def test_a_session_from_start_to_end(service: SongService) -> None:
+    info = await service.start_session(GUILD, CHANNEL, ALICE, voice_channel_id=VOICE, members=[BOB])
+    assert set(info.members) == {ALICE, BOB} and info.active and info.strategy == "average"
+    assert (await service.active_session(CHANNEL)) == info
+    assert (await service.session_for_voice_channel(VOICE)) == info
+    assert await service.active_session(OTHER_CHANNEL) is None
+    with pytest.raises(InvalidInput, match="already running"):
+        await service.start_session(GUILD, CHANNEL, CAROL)
+
+    joined = await service.join_session(CHANNEL, CAROL)
+    assert set(joined.members) == {ALICE, BOB, CAROL} and joined.id == info.id
+    first = await service.session_next(CHANNEL, ALICE, k=3)
+    second = await service.session_next(CHANNEL, CAROL, k=3)
+    assert len(first) == len(second) == 3
+    assert len(set(ids(first + second))) == 6, "a session never repeats a song"
+    assert all(s.session_id == info.id and s.kind == "session" for s in first + second)
+    with pytest.raises(NotInSession):
+        await service.session_next(CHANNEL, DAVE)
+
+    left = await service.leave_session(CHANNEL, BOB)
+    assert set(left.members) == {ALICE, CAROL}
+    with pytest.raises(NotInSession):
+        await service.leave_session(CHANNEL, BOB)
+
+    await service.like(CAROL, suggestion_id=second[0].id, source="session")
+    summary = await service.end_session(CHANNEL, ALICE)
+    assert summary.session.id == info.id and not summary.session.active
+    assert list(summary.suggested) == [s.track for s in first + second]
+    assert (second[0].track, (CAROL,)) in summary.liked
+    assert await service.active_session(CHANNEL) is None
+    assert await service.session_for_voice_channel(VOICE) is None
+    for call in (service.session_next(CHANNEL, ALICE), service.join_session(CHANNEL, DAVE)):
+        with pytest.raises(NotInSession):
+            await call
+    again = await service.start_session(GUILD, CHANNEL, DAVE)  # the channel is free again
+    assert again.id != info.id and again.members == (DAVE,)
+
+
+async def test_sessions_refuse_bad_starts(service: SongService) -> None:
+    with pytest.raises(InvalidInput):
+        await service.start_session(None, CHANNEL, ALICE)  # a direct message has no server
+    with pytest.raises(InvalidInput):
+        await service.start_session(GUILD, CHANNEL, ALICE, strategy="loudest")  # type: ignore[arg-type]
+    with pytest.raises(NotInSession):
+        await service.join_session(CHANNEL, ALICE)
+    with pytest.raises(NotInSession):
+        await service.end_session(CHANNEL, ALICE)
+
+
+# ---------------------------------------------------------------------- settings, status, Spotify
+
+
+async def test_guild_settings_round_trip(service: SongService) -> None:
+    default = await service.get_guild_settings(GUILD)
+    assert (default.command_channel_id, default.session_strategy) == (None, "average")
+    assert default.explore_rate == pytest.approx(DEFAULT_EXPLORE_RATE)
+    await service.update_guild_settings(GUILD, command_channel_id=CHANNEL)
+    await service.update_guild_settings(GUILD, session_strategy="least_misery", explore_rate=0.5)
+    stored = await service.get_guild_settings(GUILD)
+    assert (stored.command_channel_id, stored.session_strategy) == (CHANNEL, "least_misery")
+    assert stored.explore_rate == pytest.approx(0.5)
+    assert (await service.get_guild_settings(GUILD + 1)).session_strategy == "average"
+    session = await service.start_session(GUILD, CHANNEL, ALICE)
+    assert session.strategy == "least_misery", "a new session follows the guild's strategy"
+    for bad in ({"volume": 11}, {"explore_rate": 1.5}, {"session_strategy": "loudest"}):
+        with pytest.raises(InvalidInput):
+            await service.update_guild_settings(GUILD, **bad)
+    assert (await service.get_guild_settings(GUILD)).explore_rate == pytest.approx(0.5)
+
+
+async def test_status_names_the_model_and_the_catalogue(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    status = await service.status()
+    assert status["model_version"] and status["catalogue_size"] == len(catalogue)
+
+
+async def test_without_spotify_its_features_say_how_to_set_it_up(service: SongService) -> None:
+    await service.recommend(ALICE, k=2)
+    with pytest.raises(SpotifyNotSetUp):
+        await service.export_playlist(ALICE)
+    with pytest.raises(SpotifyNotSetUp):
+        await service.import_playlist(ALICE, "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M")
+    with pytest.raises(InvalidInput):
+        await service.import_playlist(ALICE, "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC")
+    picks = await service.recommend(BOB, k=2)  # everything else keeps working
+    assert len(picks) == 2
+
+
+async def test_every_refusal_is_a_songrec_error_with_a_sentence(service: SongService) -> None:
+    calls = [
+        service.recommend(ALICE, k=0),
+        service.recommend(ALICE, [UNKNOWN_SONG]),
+        service.like(ALICE),
+        service.why(ALICE),
+        service.end_session(CHANNEL, ALICE),
+        service.update_guild_settings(GUILD, volume=11),
+    ]
+    for call in calls:
+        with pytest.raises(SongrecError) as caught:
+            await call
+        text = str(caught.value)
+        assert text[:1].isupper() and text.rstrip().endswith((".", "!", "?", ")")), text
