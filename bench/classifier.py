@@ -1,11 +1,14 @@
-"""Benchmark the like/dislike classifier against scikit-learn baselines on the McIntire Spotify data.
+"""Benchmark the like/dislike classifier against scikit-learn baselines on one listener's votes.
 
-Stratified 5-fold CV (shuffled, seed 0) on 2,017 songs one listener liked or disliked. The CSV's first,
-unnamed column is a row index sorted by the label: it is dropped and never used as a feature. The
-artist is used only through taste features computed inside each training fold (out-of-fold for the
-training rows), handed to the baselines too so that the comparison is like for like.
+Stratified 5-fold CV (shuffled, seed 0) on a CSV in the McIntire file's schema: the 13 sonic
+attributes, `song_title`, `artist` and a 0/1 `target` (default: the McIntire file, 2,017 songs one
+listener liked or disliked). A first, unnamed column is a row index (sorted by the label in McIntire's
+file): it is dropped and never used as a feature. The artist is used only through taste features
+computed inside each training fold (out-of-fold for the training rows), handed to the baselines too so
+that the comparison is like for like. Every model runs with fixed defaults: nothing is tuned on folds.
 
     SONGREC_DATA=/work/shared/data .venv/bin/python bench/classifier.py
+    .venv/bin/python bench/classifier.py --data listener.csv --out reports/classifier-listener.md
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from songrec.models.classifier import (  # noqa: E402
+    DENSE,
     ClassifierConfig,
     LikeClassifier,
     artist_features,
@@ -54,7 +58,8 @@ SONIC = [
     "time_signature",
     "valence",
 ]
-USER = "mcintire"
+USER = "listener"
+REQUIRED = [*SONIC, "song_title", "artist", "target"]
 
 
 @dataclass
@@ -65,18 +70,37 @@ class Result:
     seconds: float = 0.0
 
 
-def data_path() -> Path:
+def default_path() -> Path:
     base = os.environ.get("SONGREC_DATA") or str(ROOT.parent / "shared" / "data")
     path = Path(base) / "spotify-song-attributes-mcintire" / "spotify_data.csv.gz"
     if not path.exists():
-        sys.exit(f"dataset not found at {path}; set SONGREC_DATA to the shared data folder")
+        sys.exit(
+            f"error: dataset not found at {path}; set SONGREC_DATA to the shared data folder or pass --data"
+        )
     return path
 
 
-def load() -> tuple[np.ndarray, np.ndarray, list[str]]:
-    df = pd.read_csv(data_path(), index_col=0)  # index_col=0: the label-ordered row index is not a feature
-    assert list(df.columns[: len(SONIC)]) == SONIC, "unexpected columns"
-    return df[SONIC].to_numpy(np.float32), df["target"].to_numpy(np.int64), df["artist"].astype(str).tolist()
+def load(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(sonic features, 0/1 labels, artists); exits with one line naming what is wrong with the file."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: cannot read {path}: {exc}")
+    df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed")])  # the row index
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        sys.exit(
+            f"error: {path} lacks column(s) {', '.join(missing)} (the McIntire schema: the 13 sonic "
+            "attributes, song_title, artist and a 0/1 target)"
+        )
+    df = df.dropna(subset=REQUIRED)
+    if not df["target"].isin([0, 1]).all() or df["target"].nunique() != 2:
+        sys.exit(f"error: {path}: target must hold both 0 (dislike) and 1 (like), and nothing else")
+    try:
+        x = df[SONIC].to_numpy(np.float32)
+    except ValueError as exc:
+        sys.exit(f"error: {path}: a sonic column is not numeric ({exc})")
+    return x, df["target"].to_numpy(np.int64), df["artist"].astype(str).tolist()
 
 
 def sklearn_models() -> dict[str, Callable[[], object]]:
@@ -89,12 +113,13 @@ def sklearn_models() -> dict[str, Callable[[], object]]:
     }
 
 
-def run(folds: int, seed: int, epochs: int | None) -> list[Result]:
+def run(path: Path, folds: int, seed: int, epochs: int | None) -> list[Result]:
     torch.set_num_threads(2)
-    x, y, artists = load()
+    x, y, artists = load(path)
     users = [USER] * len(y)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    cfg = ClassifierConfig(seed=seed) if epochs is None else ClassifierConfig(seed=seed, epochs=epochs)
+    dense = replace(DENSE, seed=seed) if epochs is None else replace(DENSE, seed=seed, epochs=epochs)
+    presets = {"": ClassifierConfig(seed=seed), " (dense preset)": dense}
     results: dict[str, Result] = {}
 
     def record(name: str, fold_y: np.ndarray, proba: np.ndarray, seconds: float) -> None:
@@ -115,15 +140,14 @@ def run(folds: int, seed: int, epochs: int | None) -> list[Result]:
             "sonic + artist": (np.hstack([x[tr], a_tr]), np.hstack([x[te], a_te])),
         }
 
-        for label, with_artist in (
-            ("songrec LikeClassifier", True),
-            ("songrec LikeClassifier (sonic only)", False),
-        ):
-            t0 = time.perf_counter()
-            model = LikeClassifier(cfg)
-            model.fit(tr_users, x[tr], y[tr], artists=tr_art if with_artist else None)
-            proba = model.predict_proba(te_users, x[te], artists=te_art if with_artist else None)
-            record(label, y[te], proba, time.perf_counter() - t0)
+        for suffix, cfg in presets.items():
+            for variant, with_artist in (("", True), (" (sonic only)", False)):
+                t0 = time.perf_counter()
+                model = LikeClassifier(cfg)
+                model.fit(tr_users, x[tr], y[tr], artists=tr_art if with_artist else None)
+                proba = model.predict_proba(te_users, x[te], artists=te_art if with_artist else None)
+                name = f"songrec LikeClassifier{suffix}{variant}".replace(") (", ", ")
+                record(name, y[te], proba, time.perf_counter() - t0)
 
         for name, make in sklearn_models().items():
             for variant, (xtr, xte) in variants.items():
@@ -134,14 +158,16 @@ def run(folds: int, seed: int, epochs: int | None) -> list[Result]:
     return list(results.values())
 
 
-def table(results: list[Result], folds: int, seed: int) -> str:
+def table(results: list[Result], folds: int, seed: int, path: Path, rows: int) -> str:
     ranked = sorted(results, key=lambda r: -np.mean(r.acc))
+    shown = "/".join(path.parts[-2:])
     lines = [
         f"# Like/dislike classifier: stratified {folds}-fold CV (shuffled, seed {seed})",
         "",
-        "Data: `spotify-song-attributes-mcintire/spotify_data.csv.gz` (2,017 songs, one listener; "
-        "the label-ordered row index is dropped). Features: 13 sonic attributes; '+ artist' adds artist "
-        "like-rate/count features computed inside each training fold (out-of-fold for training rows).",
+        f"Data: `{shown}` ({rows:,} songs, one listener; a row-index column is dropped). "
+        "Features: 13 sonic attributes; '+ artist' adds artist like-rate/count features computed inside "
+        "each training fold (out-of-fold for training rows). songrec's default is the boosted family "
+        "(trees over sonic, artist and personal features); the dense preset is the seed's network.",
         "",
         "| model | accuracy mean | accuracy std | ROC-AUC mean | ROC-AUC std | fit+predict s (all folds) |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -163,17 +189,23 @@ def table(results: list[Result], folds: int, seed: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="CSV in the McIntire schema (default: the McIntire file)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="override the classifier's epochs")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "classifier.md")
+    parser.add_argument("--epochs", type=int, default=None, help="override the dense preset's epochs")
+    parser.add_argument("--out", type=Path, help="report (default reports/classifier[-<data name>].md)")
     args = parser.parse_args()
+    path = args.data or default_path()
+    out = args.out or ROOT / "reports" / (
+        "classifier.md" if args.data is None else f"classifier-{path.name.split('.')[0]}.md"
+    )
     t0 = time.perf_counter()
-    text = table(run(args.folds, args.seed, args.epochs), args.folds, args.seed)
+    results = run(path, args.folds, args.seed, args.epochs)
+    text = table(results, args.folds, args.seed, path, len(load(path)[1]))
     text += (
         f"\nTotal wall time: {time.perf_counter() - t0:.0f} s ({torch.get_num_threads()} torch threads).\n"
     )
-    write_report(text, args.out)
+    write_report(text, out)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ the serving latency while it runs against idle, side by side. Writes reports/ret
     .venv/bin/python bench/retrain.py --rows 200000 --users 2000     # what fits a busy 2-core box
 
 Listeners have a hidden taste (a direction in the 12 sonic features plus two favourite genres); each
-votes on tracks drawn with a popularity skew, liking them when taste . features + noise > 0. The job's
-blend tuning (a grid over the CF share of the ranker's weight, on each user's newest votes) is reported.
+votes on tracks drawn with a popularity skew, liking them when taste . features + noise > 0. On top,
+listeners come in groups that share a random set of tracks they are shown more and like (collaborative
+structure the audio features cannot explain), so the CF model has something to add. The job's blend
+tuning (a grid over the CF share of the ranker's weight, on each user's newest votes) is reported.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from songrec.content.engine import Engine  # noqa: E402
-from songrec.domain import Store  # noqa: E402
 from songrec.models.ranker import load_ranker  # noqa: E402
 from songrec.service import Service, ServiceConfig  # noqa: E402
+from songrec.store import Store  # noqa: E402
 from tests.support.factories import make_catalog  # noqa: E402
 from training.autoencoder import TrainConfig  # noqa: E402
 from training.embedding import EmbeddingJob, build_embedding_artifact  # noqa: E402
@@ -45,7 +47,16 @@ def build_artifact(root: Path, tracks: int) -> Engine:
     return Engine.load(root)
 
 
-def synthetic_votes(eng: Engine, rows: int, users: int, seed: int = 0) -> list[tuple[int, str, int, float]]:
+def synthetic_votes(
+    eng: Engine, rows: int, users: int, seed: int = 0, group_size: int = 50, group_share: float = 0.3
+) -> list[tuple[int, str, int, float]]:
+    """Votes with a sonic taste per listener plus planted collaborative structure.
+
+    Listeners fall in groups of ``group_size``; each group shares a set of tracks drawn at random
+    (so audio features cannot tell them apart from the rest) that its members are shown more often
+    (``group_share`` of their votes) and like far more often. Only other members' votes reveal a
+    group's tracks: that is what the CF model can add to the classifier.
+    """
     rng = np.random.default_rng(seed)
     x = eng.scaled - eng.scaled.mean(axis=0)
     genres = eng.catalog["genre"].astype(str).to_numpy()
@@ -55,13 +66,24 @@ def synthetic_votes(eng: Engine, rows: int, users: int, seed: int = 0) -> list[t
     p = pop / pop.sum()
     per_user = rng.poisson(rows / users, users).clip(5, len(ids) // 2)
     per_user = (per_user * rows / per_user.sum()).astype(int).clip(1)
+    n_groups = max(1, users // group_size)
+    set_size = max(20, min(len(ids) // 4, int(2 * group_share * rows / users)))
+    group_sets = [rng.choice(len(ids), size=set_size, replace=False) for _ in range(n_groups)]
     out: list[tuple[int, str, int, float]] = []
     t = 1_700_000_000.0
     for u in range(users):
         w = rng.normal(size=x.shape[1])
         fav = set(rng.choice(names, size=2, replace=False))
-        picks = rng.choice(len(ids), size=min(int(per_user[u]), len(ids)), replace=False, p=p)
+        shared = group_sets[u % n_groups]
+        n = min(int(per_user[u]), len(ids))
+        n_shared = min(rng.binomial(n, group_share), len(shared))
+        from_group = rng.choice(shared, size=n_shared, replace=False)
+        rest = rng.choice(len(ids), size=n, replace=False, p=p)
+        both = np.r_[from_group, rest]
+        picks = both[np.sort(np.unique(both, return_index=True)[1])][:n]  # de-duplicated, in draw order
+        picks = picks[rng.permutation(len(picks))]
         score = x[picks] @ w / np.sqrt(x.shape[1]) + np.where(np.isin(genres[picks], list(fav)), 0.3, -0.3)
+        score = score + np.where(np.isin(picks, shared), 1.5, 0.0)
         likes = score + rng.normal(0, 0.1, len(picks)) > 0
         for row, like in zip(picks, likes, strict=True):
             t += 0.01

@@ -1,33 +1,42 @@
-"""Service latency and feedback throughput on the real artifact, side by side in one run.
+"""Service speed on a real artifact, side by side in one run: recommend against the raw index, an open-loop
+load, durable feedback against one commit per write, the time to ready, and the community-scale refresh.
 
-    SONGREC_HOME=/tmp/srhome .venv/bin/python bench/service.py [--users 300] [--out reports/service.md]
+    SONGREC_HOME=/tmp/srhome .venv/bin/python bench/service.py [--quick] [--out reports/service.md]
+    ... bench/service.py --community-votes 1000000 --community-users 10000   # listeners at scale
+    ... bench/service.py --synthetic 170000                                   # ready time and RSS only
 
-For 1, 50 and 200 concurrent users: p50/p99 latency of recommend(k=10) with every scoring path on
-(taste clusters, dislike penalties, listeners-like-you, exploration, and the ranker hook with a small
-numpy scorer), then like/dislike writes per second at the same concurrencies. The database is a fresh
-SQLite file in a temporary directory; the artifact is only read.
+recommend(k=10) runs with every scoring path on (taste clusters, dislike penalties, listeners like you,
+exploration, and a re-ranking ranker hook). The event loop's worst scheduling lag is measured throughout
+by a probe task. The database is a fresh SQLite file in a temporary directory; the artifact is only read.
+The last line printed is the SERVICE line tools read.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from report import write_report  # bench/ is on sys.path when a bench runs
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from songrec import settings as paths  # noqa: E402
 from songrec.service import Service, ServiceConfig  # noqa: E402
+from songrec.store import Store  # noqa: E402
 
 LEVELS = (1, 50, 200)
+OPEN_LOOP_RATE = 100.0
 
 
 class PopularityPrior:
@@ -43,7 +52,33 @@ class PopularityPrior:
 
 
 def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values) * 1000.0, q))
+    return float(np.percentile(np.asarray(values) * 1000.0, q)) if values else float("nan")
+
+
+@dataclass
+class LagProbe:
+    """Wakes every 5 ms and records how late it woke: the longest any callback held the event loop."""
+
+    period_s: float = 0.005
+    worst_s: float = 0.0
+    samples: list[float] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(self.period_s)
+            lag = time.perf_counter() - t0 - self.period_s
+            self.samples.append(lag)
+            self.worst_s = max(self.worst_s, lag)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def seed_feedback(service: Service, users: list[int], rng: random.Random) -> int:
@@ -66,6 +101,19 @@ async def seed_feedback(service: Service, users: list[int], rng: random.Random) 
     return len(jobs)
 
 
+def index_rate(service: Service, seconds: float) -> float:
+    """Raw hnswlib single-query k=10 rate on the served index (one query at a time, one thread)."""
+    index = service.engine.index
+    rng = np.random.default_rng(0)
+    vectors = index.vectors[rng.choice(index.size, size=min(5000, index.size), replace=False)]
+    raw = index._index  # noqa: SLF001 - the raw graph, as a baseline
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        raw.knn_query(vectors[done % len(vectors)], k=10, num_threads=1)
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
 async def recommend_level(
     service: Service, users: list[int], concurrency: int, per_client: int
 ) -> dict[str, float]:
@@ -82,12 +130,28 @@ async def recommend_level(
     start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     wall = time.perf_counter() - start
-    return {
-        "p50_ms": pct(latencies, 50),
-        "p99_ms": pct(latencies, 99),
-        "per_s": len(latencies) / wall,
-        "n": len(latencies),
-    }
+    return {"p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "per_s": len(latencies) / wall}
+
+
+async def open_loop(service: Service, users: list[int], rate: float, seconds: float) -> dict[str, float]:
+    """Poisson arrivals at `rate`/s for `seconds`, whatever the answers' speed: latency under real load."""
+    rng = random.Random(7)
+    latencies: list[float] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(user: int) -> None:
+        start = time.perf_counter()
+        await service.recommend(user, k=10)
+        latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    due = start
+    while due - start < seconds:
+        due += rng.expovariate(rate)
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(rng.choice(users))))
+    await asyncio.gather(*tasks)
+    return {"p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "n": len(latencies)}
 
 
 async def feedback_level(
@@ -110,15 +174,139 @@ async def feedback_level(
     start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     wall = time.perf_counter() - start
-    return {"p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "per_s": total / wall, "n": total}
+    return {"p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "per_s": total / wall}
 
 
-async def run(args: argparse.Namespace) -> str:
+async def naive_feedback(db: Path, ids: np.ndarray, concurrency: int, total: int) -> float:
+    """The same durable votes with one commit per write (no group commit): the baseline rate."""
+    store = await Store.open(db, max_batch=1)
+    rng = random.Random(5)
+    todo = iter([(20_000 + rng.randrange(300), str(ids[rng.randrange(len(ids))])) for _ in range(total)])
+
+    async def client() -> None:
+        for user, track in todo:
+            await store.vote(user, rng.choice((1, -1)), "reaction", track_id=track)
+
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return total / (time.perf_counter() - start)
+    finally:
+        await store.close()
+
+
+READY_CHILD = """
+import json, resource, sys, time, asyncio, tempfile
+from pathlib import Path
+async def main():
+    from songrec.service import Service, ServiceConfig
+    with tempfile.TemporaryDirectory() as tmp:
+        service = await Service.open(db_path=Path(tmp) / "r.sqlite3", artifacts=sys.argv[1], config=ServiceConfig(seed=0))
+        await service.recommend(1, k=10)
+        print("READY", flush=True)
+        heavy = [m for m in ("torch", "sklearn", "matplotlib", "scipy") if m in sys.modules]
+        await service.close()
+    print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy": heavy}))
+asyncio.run(main())
+"""
+
+
+def ready_time(artifacts: Path) -> dict[str, object]:
+    """Process start to the first answered recommend (a newcomer's), in a fresh interpreter; its peak RSS."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", READY_CHILD, str(artifacts)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout is not None
+    ready_s = float("nan")
+    tail = {}
+    for line in proc.stdout:
+        if line.startswith("READY"):
+            ready_s = time.perf_counter() - start
+        elif line.startswith("{"):
+            tail = json.loads(line)
+    proc.wait()
+    return {"ready_s": ready_s, **tail}
+
+
+async def community(args: argparse.Namespace, artifacts: Path, tmp: Path, probe: LagProbe) -> list[str]:
+    """Ratings refresh and latency with `community_votes` votes of `community_users` listeners stored."""
+    from retrain import synthetic_votes, write_votes  # bench/retrain.py's generator
+
+    from songrec.content.engine import Engine
+
+    engine = Engine.load(artifacts)
+    engine.catalog["genre"] = engine.catalog["genre"].fillna("")  # this bench's own copy: no NaN genres
+    db = tmp / "community.sqlite3"
+    t0 = time.perf_counter()
+    votes = synthetic_votes(engine, args.community_votes, args.community_users)
+    await write_votes(db, votes)
+    write_s = time.perf_counter() - t0
+    users = sorted({u for u, _, _, _ in votes})
+    service = await Service.open(db_path=db, artifacts=artifacts, engine=engine, config=ServiceConfig(seed=0))
+    try:
+        service.swap_ranker(PopularityPrior(engine.popularity))
+        open_refresh_s = service.last_ratings_refresh_s
+        idle = await recommend_level(service, users, 50, max(2, args.requests // 50))
+        lag_before = probe.worst_s
+        probe.worst_s = 0.0
+        refresh = asyncio.create_task(service._reload_ratings(full=True))  # noqa: SLF001
+        during: list[float] = []
+        rng = random.Random(3)
+
+        async def client() -> None:
+            while not refresh.done():
+                start = time.perf_counter()
+                await service.recommend(rng.choice(users), k=10)
+                during.append(time.perf_counter() - start)
+
+        await asyncio.gather(refresh, *(client() for _ in range(50)))
+        full_s = service.last_ratings_refresh_s
+        lag_full = probe.worst_s
+        probe.worst_s = max(lag_before, lag_full)
+        await service.like(users[0], str(engine.catalog["track_id"].iat[0]))
+        await service._reload_ratings(full=False)  # noqa: SLF001
+        incremental_s = service.last_ratings_refresh_s
+    finally:
+        await service.close()
+    return [
+        f"## Community scale: {len(votes):,} votes from {len(users):,} listeners",
+        "",
+        f"Votes written in {write_s:.0f}s. Ratings load at open {open_refresh_s:.1f}s; full refresh {full_s:.1f}s,"
+        f" incremental refresh (votes since the last id seen) {incremental_s * 1000:.0f} ms.",
+        f"recommend at 50 concurrent: idle p50/p99 {idle['p50_ms']:.0f}/{idle['p99_ms']:.0f} ms,"
+        f" {idle['per_s']:.1f}/s; during a full refresh p50/p99 {pct(during, 50):.0f}/{pct(during, 99):.0f} ms"
+        f" ({len(during)} requests); worst event-loop lag during the refresh {lag_full * 1000:.1f} ms.",
+        "",
+    ]
+
+
+def build_synthetic(root: Path, tracks: int) -> Path:
+    """A synthetic catalogue of `tracks` rows, its artifact built once (audio only, few epochs: for size)."""
+    from tests.support.factories import make_catalog
+    from training.autoencoder import TrainConfig
+    from training.embedding import EmbeddingJob, build_embedding_artifact
+
+    if not (root / "embedding" / "CURRENT").exists():
+        job = EmbeddingJob(train=TrainConfig(epochs=3, seed=1), text=None, colisted=None)
+        build_embedding_artifact(make_catalog(tracks, seed=1), root, job, progress=False)
+    return root
+
+
+async def run(args: argparse.Namespace) -> tuple[str, str]:
     rng = random.Random(0)
-    with tempfile.TemporaryDirectory(prefix="songrec-bench-") as tmp:
+    probe = LagProbe()
+    probe.start()
+    with tempfile.TemporaryDirectory(prefix="songrec-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        ready = ready_time(args.artifacts)
         t0 = time.perf_counter()
         service = await Service.open(
-            db_path=Path(tmp) / "bench.sqlite3", artifacts=args.artifacts, config=ServiceConfig(seed=0)
+            db_path=tmp / "bench.sqlite3", artifacts=args.artifacts, config=ServiceConfig(seed=0)
         )
         load_s = time.perf_counter() - t0
         try:
@@ -131,9 +319,11 @@ async def run(args: argparse.Namespace) -> str:
             similar = sum(
                 1
                 for u in users[:50]
-                if service._ratings.neighbours(u, min_overlap=3, min_correlation=0.3, limit=5)
-            )  # noqa: SLF001
+                if service._ratings.neighbours(u, min_overlap=3, min_correlation=0.3, limit=5)  # noqa: SLF001
+            )
             await service.recommend(users[0], k=10)  # warm-up
+            raw_rate = index_rate(service, 3.0 if args.quick else 10.0)
+            probe.worst_s = 0.0
             rows = []
             for level in LEVELS:
                 per_client = max(2, args.requests // level)
@@ -141,20 +331,41 @@ async def run(args: argparse.Namespace) -> str:
                 fb = await feedback_level(service, users, level, max(200, args.writes * level // 200))
                 rows.append((level, rec, fb))
                 print(f"  {level} concurrent done", file=sys.stderr)
+            opened = await open_loop(service, users, OPEN_LOOP_RATE, args.open_seconds)
             stats = service.store.stats
+            ids = service.engine.catalog["track_id"].astype(str).to_numpy()
         finally:
             await service.close()
-    engine_line = f"{service.engine.size:,} tracks, artifact {service.engine.version}"
+        naive = await naive_feedback(tmp / "naive.sqlite3", ids, 200, args.writes)
+        lag_s = probe.worst_s
+        extra: list[str] = []
+        if args.community_votes:
+            try:
+                extra += await community(args, args.artifacts, tmp, probe)
+            except Exception as exc:  # keep the other figures
+                extra += [f"Community-scale run failed: {exc!r}", ""]
+            lag_s = max(lag_s, probe.worst_s)
+    await probe.stop()
+    synthetic = ready_time(build_synthetic(args.synthetic_root, args.synthetic)) if args.synthetic else None
+    engine = service.engine
+    idle_p50 = rows[0][1]["p50_ms"]
+    saturated = min(rows[1][1]["per_s"], rows[2][1]["per_s"])
+    fb200 = rows[2][2]["per_s"]
     lines = [
         "# Service benchmark",
         "",
         f"Command: `SONGREC_HOME={os.environ.get('SONGREC_HOME', '~/.songrec')} .venv/bin/python bench/service.py"
-        f" --users {args.users} --requests {args.requests} --writes {args.writes}`",
+        f" {' '.join(sys.argv[1:])}`",
         "",
-        f"Machine: {os.cpu_count()} CPUs visible (shared with other jobs while measured), CPU only; {engine_line}.",
-        f"Engine load + context {load_s:.1f}s; {len(users)} users seeded with {seeded:,} votes in {seed_s:.1f}s; "
-        f"{similar}/50 sampled users have listeners like them.",
+        f"Machine: {os.cpu_count()} CPUs visible (shared with other jobs while measured), CPU only;"
+        f" {engine.size:,} tracks, artifact {engine.version}.",
+        f"Ready (fresh process to the first answered recommend): {ready['ready_s']:.2f}s, peak RSS"
+        f" {ready.get('rss_mib', float('nan')):.0f} MiB, heavy modules loaded: {ready.get('heavy') or 'none'}."
+        f" Service.open in this process {load_s:.1f}s.",
+        f"{len(users)} users seeded with {seeded:,} votes in {seed_s:.1f}s; {similar}/50 sampled users have"
+        " listeners like them.",
         "recommend(k=10): taste clusters, dislike penalty, listeners-like-you, 20% explore, ranker hook on.",
+        f"Raw index: {raw_rate:,.0f} single k=10 queries/s (hnswlib, one thread).",
         "",
         "| concurrent users | recommend p50 ms | recommend p99 ms | recommends/s | feedback p50 ms | feedback p99 ms"
         " | feedback writes/s |",
@@ -165,20 +376,35 @@ async def run(args: argparse.Namespace) -> str:
             f"| {level} | {rec['p50_ms']:.1f} | {rec['p99_ms']:.1f} | {rec['per_s']:.1f} | {fb['p50_ms']:.1f}"
             f" | {fb['p99_ms']:.1f} | {fb['per_s']:.0f} |"
         )
-    base = rows[0]
     lines += [
         "",
-        "Ratios to 1 concurrent user: "
-        + "; ".join(
-            f"{level}: recommend throughput x{rec['per_s'] / base[1]['per_s']:.1f}, "
-            f"writes x{fb['per_s'] / base[2]['per_s']:.1f}"
-            for level, rec, fb in rows[1:]
-        ),
-        f"Store group commit: {stats.write_jobs:,} write jobs in {stats.write_batches:,} transactions "
-        f"({stats.write_jobs / max(stats.write_batches, 1):.1f} per commit); busy retries {stats.busy_retries}.",
+        f"Throughput at saturation (the lower of 50 and 200 users): {saturated:.1f}/s ="
+        f" {saturated / raw_rate:.3f}x the raw index rate (target >= 0.10x).",
+        f"Open loop, Poisson arrivals at {OPEN_LOOP_RATE:.0f}/s for {args.open_seconds:.0f}s: p50/p99"
+        f" {opened['p50_ms']:.1f}/{opened['p99_ms']:.1f} ms over {opened['n']} requests"
+        f" = {opened['p99_ms'] / idle_p50:.1f}x the idle p50 (target <= 3x).",
+        f"Feedback at 200 writers: {fb200:.0f}/s against {naive:.0f}/s with one commit per write"
+        f" (synchronous=FULL both): x{fb200 / naive:.1f} (target >= 5x). Group commit: {stats.write_jobs:,} write"
+        f" jobs in {stats.write_batches:,} transactions ({stats.write_jobs / max(stats.write_batches, 1):.1f}"
+        f" per commit).",
+        f"Worst event-loop lag (a 5 ms probe) during the measurements: {lag_s * 1000:.1f} ms (target <= 20 ms).",
         "",
+        *extra,
     ]
-    return "\n".join(lines)
+    if synthetic is not None:
+        lines += [
+            f"Synthetic {args.synthetic:,}-track catalogue: ready {synthetic['ready_s']:.2f}s, peak RSS"
+            f" {synthetic.get('rss_mib', float('nan')):.0f} MiB.",
+            "",
+        ]
+    service_line = (
+        f"SERVICE recommend_per_s={saturated:.1f} index_queries_per_s={raw_rate:.0f}"
+        f" ratio={saturated / raw_rate:.3f} open_loop_rate={OPEN_LOOP_RATE:.0f} idle_p50_ms={idle_p50:.1f}"
+        f" open_p99_ms={opened['p99_ms']:.1f} feedback_per_s={fb200:.0f} naive_feedback_per_s={naive:.0f}"
+        f" ready_s={ready['ready_s']:.2f} rss_mib={ready.get('rss_mib', float('nan')):.0f}"
+    )
+    lines += ["```", service_line, "```", ""]
+    return "\n".join(lines), service_line
 
 
 def main() -> int:
@@ -186,17 +412,27 @@ def main() -> int:
     parser.add_argument(
         "--artifacts", type=Path, default=None, help="artifact root (default: SONGREC_HOME's)"
     )
+    parser.add_argument("--quick", action="store_true", help="fewer requests, same measurements (< 5 min)")
     parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=None, help="recommend calls per level")
+    parser.add_argument("--writes", type=int, default=None, help="feedback writes at 200 concurrent")
+    parser.add_argument("--open-seconds", type=float, default=None, help="open-loop duration")
+    parser.add_argument("--community-votes", type=int, default=0, help="also measure with this many votes")
+    parser.add_argument("--community-users", type=int, default=10_000)
+    parser.add_argument("--synthetic", type=int, default=0, help="also time ready/RSS on this many tracks")
     parser.add_argument(
-        "--requests", type=int, default=200, help="recommend calls per level (at least 2 per client)"
+        "--synthetic-root", type=Path, default=Path(tempfile.gettempdir()) / "songrec-synthetic"
     )
-    parser.add_argument("--writes", type=int, default=2000, help="feedback writes at 200 concurrent")
     parser.add_argument("--out", type=Path, default=Path("reports/service.md"))
     args = parser.parse_args()
     args.artifacts = args.artifacts or paths.artifacts_dir()
-    report = asyncio.run(run(args))
+    args.requests = args.requests or (200 if args.quick else 1000)
+    args.writes = args.writes or (1000 if args.quick else 4000)
+    args.open_seconds = args.open_seconds or (10.0 if args.quick else 30.0)
+    report, line = asyncio.run(run(args))
     write_report(report, args.out)
     print(f"wrote {args.out}", file=sys.stderr)
+    print(line)
     return 0
 
 

@@ -20,11 +20,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, observability
+from bot.dedup import first_delivery
 from bot.errors import WrongChannel
 from bot.replies import report_error
 from bot.sharding import ShardConfig
 from bot.sharding import from_settings as shard_settings
 from bot.views import DYNAMIC_ITEMS
+from songrec.coordination import Coordination, LocalCoordination
 from songrec.domain import BotConfigError, GuildSettings, ServiceUnavailable, SettingsError
 from songrec.service.api import SongService
 from songrec.settings import Settings, get_settings
@@ -97,6 +99,8 @@ class SongrecTree(app_commands.CommandTree["SongrecBot"]):
     """Applies the guild's command-channel restriction and routes every failure to a friendly reply."""
 
     async def interaction_check(self, interaction: discord.Interaction[SongrecBot], /) -> bool:
+        if not await first_delivery(self.client.coordination, interaction):
+            return False  # another process (or an earlier delivery) answers it: stay silent
         observability.command_started(interaction)
         if (
             interaction.type is not discord.InteractionType.application_command
@@ -123,7 +127,11 @@ class SongrecTree(app_commands.CommandTree["SongrecBot"]):
 
 
 class SongrecBot(commands.Bot):
-    """discord.py Bot holding the service; one cog per feature area, persistent suggestion buttons."""
+    """discord.py Bot holding the service; one cog per feature area, persistent suggestion buttons.
+
+    `coordination` is the state shared with the deployment's other bot processes (cooldowns, "already
+    handled" events); without one the bot keeps it to itself, as a single process needs.
+    """
 
     def __init__(
         self,
@@ -131,6 +139,7 @@ class SongrecBot(commands.Bot):
         *,
         config: BotConfig | None = None,
         check_sync: bool = True,
+        coordination: Coordination | None = None,
         **options: Any,
     ) -> None:
         options.setdefault("intents", build_intents())
@@ -142,6 +151,7 @@ class SongrecBot(commands.Bot):
             **options,
         )
         self.service: SongService = service
+        self.coordination: Coordination = coordination or LocalCoordination()
         self.config = config
         self.check_sync = check_sync
         self._settings_cache: dict[int, tuple[float, GuildSettings]] = {}
@@ -200,7 +210,9 @@ class ShardedSongrecBot(SongrecBot, commands.AutoShardedBot):
 
 
 def make_bot(service: SongService, config: BotConfig | None = None, **options: Any) -> SongrecBot:
-    """A plain SongrecBot, or the sharded one when the config names shards (SONGREC_SHARDS)."""
+    """A plain SongrecBot, or the sharded one when the config names shards (SONGREC_SHARDS).
+
+    `options` go to discord.py's Bot (and `coordination` to SongrecBot)."""
     shards = config.shards if config is not None else None
     if shards is None:
         return SongrecBot(service, config=config, **options)
@@ -209,11 +221,13 @@ def make_bot(service: SongService, config: BotConfig | None = None, **options: A
     return ShardedSongrecBot(service, config=config, shard_count=shards.count, shard_ids=ids, **options)
 
 
-async def run_bot(service: SongService, *, config: BotConfig | None = None) -> None:
+async def run_bot(
+    service: SongService, *, config: BotConfig | None = None, coordination: Coordination | None = None
+) -> None:
     """Run the bot until it is stopped. Raises BotConfigError with a clear message on a missing/bad token."""
     config = config or load_config()
     setup_logging()
-    bot = make_bot(service, config)
+    bot = make_bot(service, config, coordination=coordination)
     async with bot:
         try:
             await bot.start(config.token)

@@ -13,6 +13,7 @@ from typing import Any
 import discord
 
 from bot import embeds, replies
+from bot.dedup import first_delivery
 
 log = logging.getLogger("songrec.bot")
 
@@ -43,6 +44,8 @@ class _SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        if not await first_delivery(interaction.client.coordination, interaction):
+            return  # delivered twice: the first delivery answers it
         try:
             await self.handle(interaction)
         except Exception as error:

@@ -38,6 +38,7 @@ ENV_NAMES: tuple[str, ...] = (
     "SONGREC_DATA",
     "SONGREC_DB",
     "SONGREC_DATABASE_URL",
+    "SONGREC_REDIS_URL",
     "SONGREC_CATALOG_URL",
     "SONGREC_CATALOG_SHA256",
     "SONGREC_LOG_LEVEL",
@@ -79,6 +80,7 @@ class Settings:
     data: Path | None = None  # SONGREC_DATA as given; data_dir() also checks that it is a folder
     db: Path | None = None  # SONGREC_DB; None: home / songrec.sqlite3
     database_url: str | None = None  # SONGREC_DATABASE_URL; None: the SQLite file above
+    redis_url: str | None = None  # SONGREC_REDIS_URL; None: cooldowns, de-duplication, locks per process
     # catalogue download (None: the public TidyTuesday CSV and its known hash)
     catalog_url: str | None = None
     catalog_sha256: str | None = None
@@ -124,6 +126,7 @@ class Settings:
             data=env.path("SONGREC_DATA"),
             db=env.path("SONGREC_DB"),
             database_url=env.database_url("SONGREC_DATABASE_URL"),
+            redis_url=env.redis_url("SONGREC_REDIS_URL"),
             catalog_url=env.url("SONGREC_CATALOG_URL", schemes=("http", "https", "file")),
             catalog_sha256=env.sha256("SONGREC_CATALOG_SHA256"),
             log_level=env.log_level("SONGREC_LOG_LEVEL"),
@@ -264,6 +267,19 @@ class _Env:
             )
         return raw
 
+    def redis_url(self, name: str) -> str | None:
+        """redis://[:password@]host[:port][/db], rediss:// (TLS) or unix:///path/to/redis.sock."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        problem = redis_url_problem(raw)
+        if problem:
+            raise SettingsError(
+                f"{name} must be redis://host:port/db (or rediss://, unix:///path) ({problem}), "
+                f"not {_shown(_without_password(raw))}."
+            )
+        return raw
+
     def sha256(self, name: str) -> str | None:
         raw = self.text(name)
         if raw is None:
@@ -318,6 +334,36 @@ def database_url_problem(raw: str) -> str | None:
     if parts.path.strip("/") and "/" in parts.path.strip("/"):
         return "the database name may not contain '/'"
     return None
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redis_url_problem(raw: str) -> str | None:
+    """What is wrong with a Redis URL, or None (songrec/coordination/open.py reads it too)."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep or scheme.lower() not in REDIS_SCHEMES:
+        return "unknown scheme" if sep else "no scheme"
+    if any(c.isspace() for c in raw):
+        return "it contains spaces"
+    parts = urlsplit(raw)
+    if scheme.lower() == "unix":
+        return None if parts.path.strip("/") else "unix:// needs a socket path"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        return str(exc)
+    if not parts.hostname:
+        return "no host"
+    db = parts.path.strip("/")
+    if db and not _number(db):
+        return "the database must be a number, e.g. /0"
+    return None
+
+
+def redact_url(raw: str) -> str:
+    """The URL as it may appear in a log line or an error message: any password replaced by ***."""
+    return _without_password(raw)
 
 
 def _without_password(raw: str) -> str:

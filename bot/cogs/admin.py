@@ -86,6 +86,9 @@ def status_embed(status: dict[str, Any], bot: commands.Bot) -> discord.Embed:
         ),
         inline=True,
     )
+    coordination = getattr(bot, "coordination", None)  # cooldowns, duplicates, locks: Redis or this process
+    if coordination is not None:
+        embed.add_field(name="Shared state", value=embeds.safe(coordination.describe(), 200), inline=False)
     return embed
 
 

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot import embeds, replies
 from bot.cogs.recommend import MAX_SONG_TEXT, song_autocomplete
+from bot.dedup import first_reaction
 from bot.views import ForgetMeView
 from songrec.domain import SongrecError
 
@@ -92,8 +93,8 @@ class FeedbackCog(commands.Cog):
     async def _on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         """A 👍/👎 on a suggestion message is that user's rating; removing it takes the rating back.
 
-        Raw events, because the message is usually not in the cache (e.g. after a restart). The
-        service is idempotent, so a repeated event records nothing twice.
+        Raw events, because the message is usually not in the cache (e.g. after a restart). A change
+        delivered twice (to two processes, or again after a resume) is handled once: first_reaction.
         """
         value = vote_value(payload.emoji)
         if value == 0 or self.bot.user is None or payload.user_id == self.bot.user.id:
@@ -102,6 +103,8 @@ class FeedbackCog(commands.Cog):
             return
         author = payload.message_author_id  # only on adds: skip messages that can't be ours cheaply
         if author is not None and author != self.bot.user.id:
+            return
+        if not await first_reaction(self.bot.coordination, payload, added=added):
             return
         service = self.bot.service
         try:

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
+from bot.cooldowns import shared_cooldown
 from songrec.domain import Filters
 from songrec.spotify.links import is_spotify_id
 
@@ -55,7 +56,7 @@ class RecommendCog(commands.Cog):
         explore="How adventurous (0 = safe bets, 1 = surprise me)",
     )
     @app_commands.autocomplete(song=song_autocomplete)
-    @app_commands.checks.cooldown(*RECOMMEND_RATE, key=lambda i: i.user.id)
+    @shared_cooldown("recommend", *RECOMMEND_RATE)
     async def recommend(
         self,
         interaction: discord.Interaction[SongrecBot],

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot import embeds, replies
 from bot.cogs.spotify import export_text, import_text
+from bot.cooldowns import shared_cooldown
 from songrec.domain import NotInVoice, SongrecError
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class SessionsCog(
 
     @app_commands.command(name="next", description="Next songs for everyone in the session.")
     @app_commands.describe(count="How many (1-10)")
-    @app_commands.checks.cooldown(*NEXT_RATE, key=lambda i: i.user.id)
+    @shared_cooldown("session-next", *NEXT_RATE)
     async def next_songs(
         self, interaction: discord.Interaction[SongrecBot], count: app_commands.Range[int, 1, 10] = 3
     ) -> None:

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
+from bot.cooldowns import shared_cooldown
 from songrec.domain import ImportedSeeds, PlaylistExport
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class SpotifyCog(commands.Cog):
         count=f"How many of your latest suggestions (1-{MAX_EXPORT}, default 20)",
         title="Playlist name (default: songrec picks for <you>)",
     )
-    @app_commands.checks.cooldown(*EXPORT_RATE, key=lambda i: i.user.id)
+    @shared_cooldown("export", *EXPORT_RATE)
     async def export(
         self,
         interaction: discord.Interaction[SongrecBot],

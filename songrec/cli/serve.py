@@ -44,6 +44,7 @@ async def serve(config: BotConfig) -> None:
     """Open the real service (and Spotify, metrics when configured), start learning, run the bot until stopped."""
     from bot.app import run_bot
     from songrec import settings as paths
+    from songrec.coordination import open_coordination
     from songrec.ops.metrics import start_from_env as start_metrics_from_env
     from songrec.service import Service  # the real service, opened lazily (pandas, hnswlib)
     from songrec.spotify import SpotifyClient, SpotifyConfig
@@ -51,18 +52,24 @@ async def serve(config: BotConfig) -> None:
     metrics_server = start_metrics_from_env()  # SONGREC_METRICS_PORT; off by default
     spotify_config = SpotifyConfig.from_env()  # optional: links outside the catalogue need it
     spotify = SpotifyClient(spotify_config) if spotify_config.configured else None
+    # SONGREC_REDIS_URL: shared with the other bot processes; Redis down is one warning, not a stop.
+    coordination = await open_coordination()
     try:
         service = await Service.open(
-            db_path=paths.database_location(), artifacts=paths.artifacts_dir(), spotify=spotify
+            db_path=paths.database_location(),
+            artifacts=paths.artifacts_dir(),
+            spotify=spotify,
+            coordination=coordination,
         )
         learning = await start_learning(service)
         try:
-            await run_bot(service, config=config)
+            await run_bot(service, config=config, coordination=coordination)
         finally:
             if learning is not None:
                 await learning.stop()
             await service.close()
     finally:
+        await coordination.close()
         if spotify is not None:
             spotify.close()
         if metrics_server is not None:

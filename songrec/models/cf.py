@@ -15,6 +15,13 @@ head and item biases with the weighted BCE objective (calibrated logits for the 
 features such as audio can shift a song up or down). On Last.fm, letting BCE also move the factors,
 or starting them from PureSVD or at random, ranked worse (see bench/cf.py). Fold-in for a new user is
 the same least-squares solve against the trained item factors.
+
+With ``ease_weight`` > 0 the logit also gets ``ease_weight`` times an EASE score (Steck 2019, see
+``songrec.models.ease``) computed from the user's profile: their likes (log1p of the value), their
+dislikes (``-ease_dislike``) and, at fit time only, any side evidence the caller has (tags a user gave
+an item, what their friends play). The factor model and the item-item model make different mistakes,
+so on Last.fm the sum ranks better than either (bench/cf.py). A folded-in user's vector then carries
+their profile over EASE's items after the factor part.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -37,6 +45,7 @@ from songrec.models.base import (
     pick_device,
     seed_everything,
 )
+from songrec.models.ease import EASE, EASEConfig, fit_ease, kept_items
 
 UserRef = int | np.ndarray  # a trained user's index, or a vector returned by fold_in()
 
@@ -70,6 +79,11 @@ class CFConfig:
     fold_in_steps: int = 150
     fold_in_lr: float = 0.05
     fold_in_l2: float = 1e-3
+    ease_weight: float = 0.0  # 0: the factor model alone; > 0: logit += ease_weight * EASE score
+    ease_lambda: float = 2000.0
+    ease_min_users: int = 2
+    ease_max_items: int = 4000
+    ease_dislike: float = 0.0  # a dislike's (negative) entry in the EASE profile; 0 ignores dislikes
     seed: int = 0
     device: str | None = None
 
@@ -119,6 +133,8 @@ class CFModel:
         self.config = config or CFConfig()
         self.device = pick_device(self.config.device)
         self._net: _CFNet | None = None
+        self._ease: EASE | None = None
+        self._profile: sp.csr_matrix | None = None  # trained users' EASE profiles over EASE's items
         self.n_users = 0
         self.n_items = 0
 
@@ -159,20 +175,72 @@ class CFModel:
             w[pos] /= w[pos].mean()
         return label, w.astype(np.float32)
 
-    def _user_vectors(self, user: UserRef) -> torch.Tensor:
+    @property
+    def _ease_size(self) -> int:
+        return 0 if self._ease is None else len(self._ease.items)
+
+    def _user_parts(self, user: UserRef) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(1, dim) factor vector and (1, k) EASE profile (None without EASE) of a user."""
         net = self._fitted()
-        if (
-            isinstance(user, np.ndarray | torch.Tensor)
-            and np.ndim(user) == 1
-            and len(user) == self.config.dim
-        ):
-            return torch.as_tensor(np.asarray(user, dtype=np.float32), device=self.device).unsqueeze(0)
+        dim = self.config.dim
+        if isinstance(user, np.ndarray | torch.Tensor) and np.ndim(user) == 1:
+            if len(user) != dim + self._ease_size:
+                raise ModelInputError(
+                    f"a user vector has {dim + self._ease_size} entries (from fold_in()), got {len(user)}"
+                )
+            vec = torch.as_tensor(np.asarray(user, dtype=np.float32), device=self.device).unsqueeze(0)
+            return vec[:, :dim], (vec[:, dim:] if self._ease is not None else None)
         idx = int(user)  # type: ignore[arg-type]
         if not 0 <= idx < self.n_users:
             raise ModelInputError(
                 f"unknown user {idx}: the model knows users 0..{self.n_users - 1}; use fold_in()"
             )
-        return net.user.weight[idx : idx + 1].detach()
+        return net.user.weight[idx : idx + 1].detach(), self._profile_rows(np.array([idx]))
+
+    def _profile_rows(self, users: np.ndarray) -> torch.Tensor | None:
+        if self._profile is None:
+            return None
+        return torch.as_tensor(self._profile[users].toarray(), device=self.device)
+
+    def _ease_profile(
+        self, users: np.ndarray, items: np.ndarray, vals: np.ndarray, n_rows: int
+    ) -> sp.csr_matrix:
+        """(n_rows, n_items) EASE input: log1p of a pair's summed likes, -ease_dislike for a dislike."""
+        uniq, inv = np.unique(users * self.n_items + items, return_inverse=True)
+        merged = np.bincount(inv, weights=vals)
+        entry = np.where(merged > 0, np.log1p(np.abs(merged)), -self.config.ease_dislike)
+        nz = entry != 0
+        return sp.csr_matrix(
+            (entry[nz].astype(np.float32), (uniq[nz] // self.n_items, uniq[nz] % self.n_items)),
+            shape=(n_rows, self.n_items),
+        )
+
+    def _fit_ease(self, users: np.ndarray, items: np.ndarray, vals: np.ndarray, side: object | None) -> None:
+        cfg = self.config
+        profile = self._ease_profile(users, items, vals, self.n_users)
+        if side is not None:
+            extra = sp.csr_matrix(side, dtype=np.float32)
+            if extra.shape != profile.shape:
+                raise ModelInputError(
+                    f"side has shape {extra.shape}; it must be (users, items) = {profile.shape}"
+                )
+            profile = (profile + extra).tocsr()
+        coo = profile.tocoo()
+        liked = coo.data > 0
+        ease_cfg = EASEConfig(cfg.ease_lambda, cfg.ease_min_users, cfg.ease_max_items)
+        keep = kept_items(coo.row[liked], coo.col[liked], self.n_items, ease_cfg)
+        if len(keep) == 0:
+            self._ease, self._profile = None, None
+            return
+        self._ease = fit_ease(profile, keep, ease_cfg, self.device)
+        self._profile = profile[:, keep].tocsr()
+
+    def _add_ease(
+        self, logits: torch.Tensor, profile: torch.Tensor | None, items: torch.Tensor | None
+    ) -> torch.Tensor:
+        if profile is None or self._ease is None:
+            return logits
+        return logits + self.config.ease_weight * self._ease.scores(profile, items)
 
     # ---- training -------------------------------------------------------------------------------
     def fit(
@@ -184,10 +252,13 @@ class CFModel:
         n_users: int | None = None,
         n_items: int | None = None,
         on_epoch: Callable[[int, float], None] | None = None,
+        side: object | None = None,
     ) -> dict[str, float]:
         """Train from feedback rows; returns the final epoch's mean loss and the sizes seen.
 
         on_epoch(epoch, loss), if given, is called after each epoch (progress logs, learning curves).
+        side, if given, is a (users, items) sparse matrix of extra evidence added to the EASE profile
+        (used only when ease_weight > 0).
         """
         users = self._indices("user_idx", user_idx)
         items = self._indices("item_idx", item_idx)
@@ -267,6 +338,9 @@ class CFModel:
                 net.eval()
                 on_epoch(epoch + 1, epoch_loss)
         net.eval()
+        self._ease, self._profile = None, None
+        if cfg.ease_weight > 0:
+            self._fit_ease(users, items, vals, side)
         return {
             "train_loss": epoch_loss,
             "rows": float(n),
@@ -336,14 +410,15 @@ class CFModel:
     def score(self, user: UserRef, items: object | None = None) -> np.ndarray:
         """Logits (higher = more likely liked) of one user for the given items, or for all items."""
         net = self._fitted()
-        u = self._user_vectors(user)
+        u, profile = self._user_parts(user)
         with torch.no_grad():
             if items is None:
-                return net.all_logits(u)[0].cpu().numpy()
+                return self._add_ease(net.all_logits(u), profile, None)[0].cpu().numpy()
             idx = self._indices("items", items)
             self._check_items(idx)
             ti = torch.as_tensor(idx, device=self.device)
-            return net.logits(u.expand(len(idx), -1), ti).cpu().numpy()
+            logits = net.logits(u.expand(len(idx), -1), ti)
+            return self._add_ease(logits[None, :], profile, ti)[0].cpu().numpy()
 
     def score_users(self, users: object, batch: int = 256) -> np.ndarray:
         """Logits of many trained users over all items: (len(users), n_items)."""
@@ -356,9 +431,55 @@ class CFModel:
         out = np.empty((len(idx), self.n_items), dtype=np.float32)
         with torch.no_grad():
             for s in range(0, len(idx), batch):
-                u = net.user(torch.as_tensor(idx[s : s + batch], device=self.device))
-                out[s : s + batch] = net.all_logits(u).cpu().numpy()
+                rows = idx[s : s + batch]
+                u = net.user(torch.as_tensor(rows, device=self.device))
+                out[s : s + batch] = (
+                    self._add_ease(net.all_logits(u), self._profile_rows(rows), None).cpu().numpy()
+                )
         return out
+
+    def score_pairs(self, users: object, items: object, chunk: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+        """(factor logits, EASE scores) of trained users' (user, item) pairs, vectorised.
+
+        The model's logit is factor + ease_weight * EASE; the parts are apart so that a caller can
+        tune ease_weight on held-out pairs without refitting (EASE is 0 without EASE).
+        """
+        net = self._fitted()
+        us, its = self._indices("users", users), self._indices("items", items)
+        check_same_length(users=us, items=its)
+        self._check_items(its)
+        if us.max() >= self.n_users:
+            raise ModelInputError(f"user index {int(us.max())} is out of range: use fold_in()")
+        logits = np.empty(len(us), dtype=np.float32)
+        ease = np.zeros(len(us), dtype=np.float32)
+        column = self._ease.column_of() if self._ease is not None else None
+        with torch.no_grad():
+            for s in range(0, len(us), chunk):
+                tu = torch.as_tensor(us[s : s + chunk], device=self.device)
+                ti = torch.as_tensor(its[s : s + chunk], device=self.device)
+                logits[s : s + chunk] = net.logits(net.user(tu), ti).cpu().numpy()
+                if column is not None:
+                    ease[s : s + chunk] = self._pair_ease(us[s : s + chunk], column[ti])
+        return logits, ease
+
+    def _pair_ease(self, users: np.ndarray, pos: torch.Tensor) -> np.ndarray:
+        """sum_j profile[u, j] * B[j, pos] per pair, over each user's stored entries only."""
+        assert self._profile is not None and self._ease is not None
+        prof = self._profile
+        counts = prof.indptr[users + 1] - prof.indptr[users]
+        pair = np.repeat(np.arange(len(users)), counts)
+        offset = np.arange(len(pair)) - np.repeat(np.cumsum(counts) - counts, counts)
+        entry = np.repeat(prof.indptr[users], counts) + offset
+        t = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        tp = t(pair)
+        col = pos[tp]
+        known = col >= 0
+        contrib = (
+            t(prof.data[entry])
+            * self._ease.weights[t(prof.indices[entry].astype(np.int64)), col.clamp_min(0)]
+        )
+        out = torch.zeros(len(users), device=self.device).index_add_(0, tp[known], contrib[known])
+        return out.cpu().numpy()
 
     def recommend(
         self, user: UserRef, k: int = 10, exclude: object | None = None
@@ -398,7 +519,7 @@ class CFModel:
                 net.item.weight.detach(), np.zeros_like(i), i, conf, pref, 1, self._als_config()
             )
             if not cfg.train_factors:
-                return start.cpu().numpy()[0]
+                return self._with_profile(start.cpu().numpy()[0], items, vals)
         else:
             start = net.user.weight.detach().mean(0, keepdim=True)
         for p in net.parameters():
@@ -422,10 +543,19 @@ class CFModel:
         finally:
             for p in net.parameters():
                 p.requires_grad_(True)
-        return u.detach().cpu().numpy()[0]
+        return self._with_profile(u.detach().cpu().numpy()[0], items, vals)
+
+    def _with_profile(self, vector: np.ndarray, items: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """The factor vector, followed by the user's EASE profile over EASE's items when there is one."""
+        if self._ease is None:
+            return vector
+        row = self._ease_profile(np.zeros_like(items), items, vals, 1)
+        profile = row[:, self._ease.items.cpu().numpy()].toarray()[0]
+        return np.concatenate([vector, profile]).astype(np.float32)
 
     def user_vector(self, user: int) -> np.ndarray:
-        return self._user_vectors(user).cpu().numpy()[0]
+        """A trained user's factor vector (the EASE profile is not part of it)."""
+        return self._user_parts(user)[0].cpu().numpy()[0]
 
     def item_vectors(self) -> np.ndarray:
         return self._fitted().item.weight.detach().cpu().numpy()
@@ -455,6 +585,15 @@ class CFModel:
             "n_feat": int(net.features.shape[1]),
             "net": {k: v.cpu() for k, v in net.state_dict().items()},
         }
+        if self._ease is not None and self._profile is not None:
+            prof = self._profile
+            state["ease"] = {
+                "items": self._ease.items.cpu(),
+                "weights": self._ease.weights.cpu(),
+                "indptr": torch.as_tensor(prof.indptr.astype(np.int64)),
+                "indices": torch.as_tensor(prof.indices.astype(np.int64)),
+                "data": torch.as_tensor(prof.data.astype(np.float32)),
+            }
         torch.save(state, Path(path))
 
     @classmethod
@@ -470,4 +609,12 @@ class CFModel:
         net.load_state_dict(state["net"])
         net.eval()
         model._net = net
+        ease = state.get("ease")
+        if ease is not None:
+            items = ease["items"].to(model.device)
+            model._ease = EASE(items, ease["weights"].to(model.device), model.n_items)
+            model._profile = sp.csr_matrix(
+                (ease["data"].numpy(), ease["indices"].numpy(), ease["indptr"].numpy()),
+                shape=(model.n_users, len(items)),
+            )
         return model

@@ -30,6 +30,7 @@ import numpy as np
 from songrec import settings as paths
 from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.content.engine import DESCRIBED, Engine
+from songrec.coordination import Coordination, LocalCoordination
 from songrec.domain import (
     ArtifactError,
     FeedbackResult,
@@ -51,16 +52,16 @@ from songrec.domain import (
     TrackInfo,
 )
 from songrec.ops.metrics import metrics
-from songrec.ops.status import current_pointer, serving_note
 from songrec.service import checks
 from songrec.service.api import LearningControl
 from songrec.service.config import ServiceConfig
 from songrec.service.errors import db_errors
 from songrec.service.guilds import GuildSettingsBook
+from songrec.service.health import service_status
 from songrec.service.planner import RecommendRequest, plan_recommendations
 from songrec.service.reasons import explain
 from songrec.service.runtime import CpuPool, Serving
-from songrec.service.scoring import CandidateScorer, scorer_metrics, scorer_version
+from songrec.service.scoring import CandidateScorer
 from songrec.service.seeds import SeedResolver
 from songrec.service.sessions import Sessions
 from songrec.service.similar_users import RatingsCache
@@ -108,9 +109,13 @@ class Service:
         config: ServiceConfig,
         spotify: SpotifyClient | None = None,
         artifacts: Path | None = None,
+        coordination: Coordination | None = None,
     ) -> None:
         self.config = config
         self.learning = None
+        #: State shared with the deployment's other processes (the session lock; the bot's cooldowns
+        #: and the retrain lease use the same one). Closed by whoever opened it.
+        self.coordination: Coordination = coordination or LocalCoordination()
         self._store = store
         self._artifacts = artifacts
         self._serving = Serving(engine)
@@ -126,7 +131,14 @@ class Service:
         self.spotify = SpotifyOps(store, self._serving, self._cpu, spotify)
         self.seeds = SeedResolver(config, self._cpu, self.spotify)
         self.sessions = Sessions(
-            config, store, self._serving, self._cpu, self.seeds, self.suggestions, self.guilds
+            config,
+            store,
+            self._serving,
+            self._cpu,
+            self.seeds,
+            self.suggestions,
+            self.guilds,
+            self.coordination,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -140,11 +152,14 @@ class Service:
         config: ServiceConfig | None = None,
         *,
         engine: Engine | None = None,
+        coordination: Coordination | None = None,
     ) -> Service:
         """Load the current artifact (off the event loop) and open the database.
 
         `spotify` is an optional songrec.spotify.client.SpotifyClient: without one, links to tracks outside the
         catalogue get a TrackNotFound with the closest catalogue tracks. `engine` skips loading (tests).
+        `coordination` is the deployment's shared state (songrec.coordination.open_coordination, opened
+        and closed by the caller); without it session locks are per process.
         """
         config = config or ServiceConfig()
         root = Path(artifacts) if artifacts is not None else None
@@ -155,7 +170,9 @@ class Service:
                 db_path if db_path is not None else paths.database_location(),
                 busy_deadline_s=config.busy_deadline_s,
             )
-        service = cls(store, engine, config=config, spotify=spotify, artifacts=root)
+        service = cls(
+            store, engine, config=config, spotify=spotify, artifacts=root, coordination=coordination
+        )
         if spotify is not None and spotify.cache is None:
             spotify.cache = store  # Spotify metadata is cached in the database
         try:
@@ -671,34 +688,4 @@ class Service:
         return await self.guilds.update(guild_id, **changes)
 
     async def status(self) -> dict[str, Any]:
-        engine, ranker = self._serving.engine, self._serving.ranker
-        with db_errors():
-            size = await self._store.database_size()
-            runs = await self._store.last_training_runs(5)
-        metrics = engine.manifest.metrics
-        current = current_pointer(self._artifacts or paths.artifacts_dir(), "embedding")
-        return {
-            "model_version": engine.version,
-            "current_version": current,
-            "serving_note": serving_note(engine.version, current, engine.problems),
-            "catalogue_size": engine.size,
-            "index_recall": metrics.get("recall_at_10"),
-            "embedding_problems": list(engine.problems),
-            "ranker": None if ranker is None else type(ranker).__name__,
-            "ranker_version": scorer_version(ranker),
-            "ranker_metrics": scorer_metrics(ranker),
-            "database_path": self._store.path,
-            "database_bytes": size,
-            "training_runs": [
-                {
-                    "id": r.id,
-                    "status": r.status,
-                    "started_at": r.started_at,
-                    "finished_at": r.finished_at,
-                    "artifact_version": r.artifact_version,
-                    "promoted": r.promoted,
-                    "metrics": r.metrics,
-                }
-                for r in runs
-            ],
-        }
+        return await service_status(self._serving.engine, self._serving.ranker, self._store, self._artifacts)

@@ -9,13 +9,13 @@ the session steers as people react. Session seeds are stored as already-played s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from songrec.content.engine import Engine
+from songrec.coordination import Coordination, LocalCoordination
 from songrec.domain import (
     InvalidInput,
     NotInSession,
@@ -42,6 +42,10 @@ NO_SESSION = "There's no group session in this channel: start one with /session 
 #: Score of a candidate for a member who has liked nothing yet, per unit of popularity (0-1).
 COLD_MEMBER_WEIGHT = 0.6
 STRATEGIES = ("average", "least_misery")
+#: A /session next holds its session's lock this long at most (a process that dies frees it then), and
+#: a second one waits this long for it before "try again in a moment".
+NEXT_LOCK_TTL_S = 30.0
+NEXT_LOCK_WAIT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class Sessions:
         seeds: SeedResolver,
         suggestions: SuggestionLog,
         guilds: GuildSettingsBook,
+        coordination: Coordination | None = None,
     ) -> None:
         self._config = config
         self._store = store
@@ -153,8 +158,9 @@ class Sessions:
         self._seeds = seeds
         self._suggestions = suggestions
         self._guilds = guilds
-        #: one pick at a time per session, so two concurrent /session next never offer the same track
-        self._locks: dict[int, asyncio.Lock] = {}
+        #: one pick at a time per session, so two concurrent /session next never offer the same track;
+        #: in Redis when the deployment shares state, so that holds across bot processes too
+        self._locks = coordination or LocalCoordination()
 
     async def _info(self, record: SessionRecord, *, include_left: bool = False) -> SessionInfo:
         with db_errors():
@@ -243,7 +249,7 @@ class Sessions:
     async def session_next(self, channel_id: int, user_id: int, k: int = 5) -> list[Suggestion]:
         uid, count = checks.user(user_id), checks.count(k, self._config.max_k)
         record = await self._active(channel_id)
-        lock = self._locks.setdefault(record.id, asyncio.Lock())
+        lock = self._locks.lock(f"session-next:{record.id}", ttl_s=NEXT_LOCK_TTL_S, wait_s=NEXT_LOCK_WAIT_S)
         async with lock:
             with db_errors():
                 members = [m.user_id for m in await self._store.members(record.id)]
@@ -292,7 +298,6 @@ class Sessions:
             people = list(dict.fromkeys(m.user_id for m in members))
             votes = {p: await self._store.feedback_for_user(p) for p in people}
             ended = await self._store.end_session(record.id)
-        self._locks.pop(record.id, None)
         engine = self._serving.engine
         suggested = [t.track_id for t in tracks if t.suggestion_id is not None]
         liked_by = {p: {v.track_id for v in votes[p] if v.value > 0} for p in people}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.app import BotConfig, SongrecBot
+from songrec.coordination import Coordination
 from songrec.service.api import SongService
 
 from .discord_server import FakeDiscord
@@ -22,13 +23,23 @@ STEP_TIMEOUT_S = 5.0
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    fake: FakeDiscord, service: SongService, *, config: BotConfig | None = None
+    fake: FakeDiscord,
+    service: SongService,
+    *,
+    config: BotConfig | None = None,
+    coordination: Coordination | None = None,
 ) -> AsyncIterator[SongrecBot]:
     """Log in, connect and wait for READY; close the bot (not the fake) on exit.
 
-    The caller has pointed discord.py at the fake (`fake.patch(monkeypatch)`).
+    The caller has pointed discord.py at the fake (`fake.patch(monkeypatch)`). `coordination`: the
+    shared state (default: the bot's own, in-process).
     """
-    bot = SongrecBot(service, config=config or BotConfig(token=TOKEN), guild_ready_timeout=0.05)
+    bot = SongrecBot(
+        service,
+        config=config or BotConfig(token=TOKEN),
+        coordination=coordination,
+        guild_ready_timeout=0.05,
+    )
     connector: asyncio.Task[None] | None = None
     try:
         await asyncio.wait_for(bot.login(TOKEN), STEP_TIMEOUT_S)
@@ -92,13 +103,17 @@ class World:
 
 @contextlib.asynccontextmanager
 async def world(
-    monkeypatch: Any, service: SongService | None = None, **fake_options: Any
+    monkeypatch: Any,
+    service: SongService | None = None,
+    *,
+    coordination: Coordination | None = None,
+    **fake_options: Any,
 ) -> AsyncIterator[World]:
     async with FakeDiscord(**fake_options) as fake:
         fake.patch(monkeypatch)
         alice, bob, carol = (fake.add_user(name) for name in ("alice", "bob", "carol"))
         service = service if service is not None else ServiceDouble()
-        async with running_bot(fake, service) as bot:
+        async with running_bot(fake, service, coordination=coordination) as bot:
             yield World(fake, service, bot, alice, bob, carol)
 
 

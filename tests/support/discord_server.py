@@ -414,11 +414,19 @@ class FakeDiscord:
         self._attach(ws, shard_id, shard_count)
         await self._notify()
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a gateway DISPATCH to the connected bot."""
-        await self.wait_connected()
-        assert self._ws is not None
-        await self._send(self._ws, event, data)
+    async def dispatch(
+        self, event: str, data: dict[str, Any], *, shards: tuple[int, ...] | None = None
+    ) -> None:
+        """Send a gateway DISPATCH to the connected bot (the guild's shard), or to each of `shards`
+        (another process's shard, or several: one event delivered to two processes)."""
+        if shards is None:
+            await self.wait_connected()
+            assert self._ws is not None
+            await self._send(self._ws, event, data)
+            return
+        for shard_id in shards:
+            await self.wait_for(lambda s=shard_id: s in self._shard_ws, what=f"shard {shard_id} connected")
+            await self._send(self._shard_ws[shard_id], event, data)
 
     # ------------------------------------------------------------------ what tests do as users
     def _option(self, name: str, value: Any, resolved: dict[str, Any]) -> dict[str, Any]:
@@ -506,12 +514,13 @@ class FakeDiscord:
         *,
         channel_id: int | None = None,
         permissions: int = MEMBER_PERMISSIONS,
+        shards: tuple[int, ...] | None = None,
         **options: Any,
     ) -> FakeInteraction:
-        """A user runs `/name [subcommand] options...`."""
+        """A user runs `/name [subcommand] options...` (delivered to `shards`: see dispatch)."""
         data = self._command_data(name, subcommand, options)
         ix = self._base_interaction(APPLICATION_COMMAND, user_id, channel_id, permissions, data)
-        await self.dispatch("INTERACTION_CREATE", ix.payload)
+        await self.dispatch("INTERACTION_CREATE", ix.payload, shards=shards)
         return ix
 
     async def autocomplete(
@@ -535,7 +544,15 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", ix.payload)
         return ix
 
-    async def react(self, user_id: int, message_id: int, emoji: str, *, add: bool = True) -> None:
+    async def react(
+        self,
+        user_id: int,
+        message_id: int,
+        emoji: str,
+        *,
+        add: bool = True,
+        shards: tuple[int, ...] | None = None,
+    ) -> None:
         """A user adds (or removes) a unicode reaction: MESSAGE_REACTION_ADD / _REMOVE.
 
         Works on a message deleted with delete_message() too: the event can still be in flight.
@@ -559,7 +576,7 @@ class FakeDiscord:
             data["member"] = self.member_payload(user_id)
             data["message_author_id"] = message["author"]["id"]
             data["burst_colors"] = []
-        await self.dispatch("MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE", data)
+        await self.dispatch("MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE", data, shards=shards)
 
     async def move_voice(self, user_id: int, channel_id: int | None) -> None:
         """A user joins, moves between or (channel_id=None) leaves voice channels."""

@@ -71,12 +71,17 @@ class ServiceOpener(Protocol):
 
 @contextlib.asynccontextmanager
 async def open_real_service(
-    db_path: Path, artifacts: Path, engine: Engine, **config: Any
+    db_path: Path, artifacts: Path, engine: Engine, *, coordination: Any = None, **config: Any
 ) -> AsyncIterator[Service]:
-    """A real Service on `db_path` serving `engine` (loaded from `artifacts`); closed on exit."""
+    """A real Service on `db_path` serving `engine` (loaded from `artifacts`); closed on exit.
+    `coordination`: the shared state (songrec.coordination), default this process's own."""
     options = {"seed": 0, "cpu_workers": 2, **config}
     service = await Service.open(
-        db_path=db_path, artifacts=artifacts, engine=engine, config=ServiceConfig(**options)
+        db_path=db_path,
+        artifacts=artifacts,
+        engine=engine,
+        config=ServiceConfig(**options),
+        coordination=coordination,
     )
     try:
         yield service
