@@ -199,7 +199,9 @@ def main() -> None:
         "processes on several machines. recommend/s is dominated by the service's own work (planning, "
         "scoring, recording the suggestions), so the engine's share shows as a modest ratio. On this "
         "2-core machine a second process competes for the same cores, so two processes measure the "
-        "database's behaviour under two writers, not the gain of a second machine.\n"
+        "database's behaviour under two writers, not the gain of a second machine. Noise: one run on a "
+        'machine shared with other work; "group commit" and "one process (group commit)" measure the same '
+        "thing (in this process, and in a child process), so how far apart they are is the noise of the run.\n"
     )
     print(f"\nwrote {args.out}")
 

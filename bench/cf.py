@@ -1,4 +1,4 @@
-"""Benchmark the CF model against popularity, item-kNN and implicit's ALS on Last.fm HetRec 2011.
+"""Benchmark the CF model against popularity, item-kNN, implicit's ALS and EASE on Last.fm HetRec 2011.
 
 Protocol: leave-one-out. For every user with >= 2 interactions one random interaction (seed 0) is held
 out; each model trains on the rest and ranks ALL items the user has not interacted with in training
@@ -6,6 +6,11 @@ out; each model trains on the rest and ranks ALL items the user has not interact
 is averaged over several split seeds. Hyper-parameters of ALS and of ours were chosen with
 ``--validate --grid``, which holds out a second interaction per user from the training set and never
 looks at the test items.
+
+EASE (Steck 2019) is the closed form B = I - P / diag(P), P = (X'X + lambda I)^-1 with a zero diagonal,
+on log1p play counts over the artists with >= 2 users. songrec's CF model adds an EASE score to its
+factor logit (weight tuned on validation); its EASE profile also holds the artists a user tagged
+(HetRec's user_taggedartists, side information the baselines do not get; `--no-side` turns it off).
 
     SONGREC_DATA=/work/shared/data OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/cf.py
 """
@@ -30,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from songrec.models.cf import CFConfig, CFModel  # noqa: E402
+from songrec.models.ease import EASEConfig, fit_ease, kept_items  # noqa: E402
 
 K = 10
 
@@ -59,6 +65,20 @@ def load() -> tuple[pd.DataFrame, dict[int, int]]:
         {"u": df.userID.map(users), "i": df.artistID.map(items), "plays": df.weight.astype(float)}
     )
     return out, items
+
+
+def user_tags(items: dict[int, int]) -> sp.csr_matrix:
+    """(users, artists) 1 where the user tagged the artist (any tag, any time), in load()'s indices."""
+    plays = pd.read_csv(data_dir() / "user_artists.dat.gz", sep="\t")
+    users = {u: k for k, u in enumerate(sorted(plays.userID.unique()))}
+    tags = pd.read_csv(data_dir() / "user_taggedartists.dat.gz", sep="\t")
+    tags = tags[tags.userID.isin(users) & tags.artistID.isin(items)]
+    m = sp.csr_matrix(
+        (np.ones(len(tags), np.float32), (tags.userID.map(users), tags.artistID.map(items))),
+        shape=(len(users), len(items)),
+    )
+    m.data[:] = 1.0
+    return m
 
 
 def leave_one_out(df: pd.DataFrame, n_users: int, n_items: int, seed: int) -> Split:
@@ -153,7 +173,19 @@ def als(
     return lambda users: uf[users] @ itf.T
 
 
-def ours(split: Split, cfg: CFConfig, features: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+def ease(split: Split, lam: float) -> Callable[[np.ndarray], np.ndarray]:
+    """EASE on log1p play counts, artists with >= 2 users (the others score 0 and rank last)."""
+    x = train_matrix(split, np.log1p(split.train.plays.to_numpy())).astype(np.float32).tocsr()
+    cfg = EASEConfig(lam=lam, min_users=2, max_items=split.n_items)
+    coo = x.tocoo()
+    model = fit_ease(x, kept_items(coo.row, coo.col, split.n_items, cfg), cfg, torch.device("cpu"))
+    sub = x[:, model.items.numpy()]
+    return lambda users: model.scores(torch.as_tensor(sub[users].toarray())).numpy()
+
+
+def ours(
+    split: Split, cfg: CFConfig, features: np.ndarray | None, side: sp.csr_matrix | None = None
+) -> CFModel:
     model = CFModel(cfg)
     tr = split.train
     model.fit(
@@ -163,8 +195,23 @@ def ours(split: Split, cfg: CFConfig, features: np.ndarray | None) -> Callable[[
         item_features=features,
         n_users=split.n_users,
         n_items=split.n_items,
+        side=side,
     )
-    return model.score_users
+    return model
+
+
+def without_ease(model: CFModel) -> Callable[[np.ndarray], np.ndarray]:
+    """The same fitted model scored by its factor logit alone (what songrec's CF was before EASE)."""
+
+    def score(users: np.ndarray) -> np.ndarray:
+        weight = model.config.ease_weight
+        model.config = replace(model.config, ease_weight=0.0)
+        try:
+            return model.score_users(users)
+        finally:
+            model.config = replace(model.config, ease_weight=weight)
+
+    return score
 
 
 def factors_only(split: Split, cfg: CFConfig) -> Callable[[np.ndarray], np.ndarray]:
@@ -182,7 +229,13 @@ def factors_only(split: Split, cfg: CFConfig) -> Callable[[np.ndarray], np.ndarr
 # ---- runs ---------------------------------------------------------------------------------------
 # Both chosen by --grid on the validation hold-out (seed 0), never on test items.
 ALS_DEFAULT = {"factors": 64, "reg": 30.0, "alpha": 1.0, "iters": 15}
-OURS_DEFAULT = CFConfig()
+EASE_LAMBDA = 2000.0
+EASE_GRID = (500.0, 1000.0, 2000.0, 4000.0)
+#: The artists a user tagged enter their EASE profile with this weight (log1p plays are 0.7 .. 12).
+TAG_WEIGHT = 4.0
+EASE_WEIGHT = 2.0
+OURS_DEFAULT = CFConfig(ease_weight=EASE_WEIGHT, ease_lambda=EASE_LAMBDA, ease_max_items=100_000)
+OURS_EASE_GRID = [(w, beta) for beta in (0.0, 2.0, 4.0) for w in (0.5, 1.0, 2.0, 4.0)]
 ALS_GRID = [{"reg": r, "alpha": a} for r in (1.0, 3.0, 10.0, 30.0, 100.0) for a in (0.5, 1.0, 2.0)]
 OURS_GRID = [
     {"als_reg_exponent": e, "als_reg": r / 10 ** (1.5 * e), "confidence_alpha": a}
@@ -203,22 +256,36 @@ def timed(
 
 
 def model_makers(
-    split: Split, seed: int, feats: np.ndarray | None
+    split: Split, seed: int, feats: np.ndarray | None, side: sp.csr_matrix | None
 ) -> list[Callable[[], Callable[[np.ndarray], np.ndarray]]]:
-    """Popularity, item-kNN, ALS, ours (and ours with tag features when given), in report order."""
+    """Popularity, item-kNN, ALS, EASE, ours before EASE, ours (and ours with tag features), in order.
+
+    "Ours before EASE" is the same fitted model scored without its EASE part (fitted once for both).
+    """
+    cfg = replace(OURS_DEFAULT, seed=seed)
+    fitted: dict[str, CFModel] = {}
+
+    def main_model() -> CFModel:
+        if "m" not in fitted:
+            fitted["m"] = ours(split, cfg, None, None if side is None else TAG_WEIGHT * side)
+        return fitted["m"]
+
     makers = [
         lambda: popularity(split),
         lambda: item_knn(split),
         lambda: als(split, seed=seed, **ALS_DEFAULT),
-        lambda: ours(split, replace(OURS_DEFAULT, seed=seed), None),
+        lambda: ease(split, EASE_LAMBDA),
+        lambda: without_ease(main_model()),
+        lambda: main_model().score_users,
     ]
     if feats is not None:
-        makers.append(lambda: ours(split, replace(OURS_DEFAULT, seed=seed), feats))
+        tagged = None if side is None else TAG_WEIGHT * side
+        makers.append(lambda: ours(split, cfg, feats, tagged).score_users)
     return makers
 
 
-def grid(split: Split, seed: int) -> None:
-    """Print validation figures for every grid point of both factor models (factors only: epochs=0)."""
+def grid(split: Split, seed: int, side: sp.csr_matrix | None) -> None:
+    """Validation figures for every grid point: ALS, our factor start (epochs=0), EASE, our EASE blend."""
     for p in ALS_GRID:
         timed(
             f"ALS reg {p['reg']} alpha {p['alpha']}",
@@ -226,9 +293,18 @@ def grid(split: Split, seed: int) -> None:
             split,
         )
     for p in OURS_GRID:
-        cfg = replace(OURS_DEFAULT, epochs=0, seed=seed, **p)
+        cfg = replace(OURS_DEFAULT, epochs=0, ease_weight=0.0, seed=seed, **p)
         name = f"ours exp {p['als_reg_exponent']} reg {p['als_reg']:.3g} alpha {p['confidence_alpha']}"
         timed(name, lambda cfg=cfg: factors_only(split, cfg), split)
+    for lam in EASE_GRID:
+        timed(f"EASE lambda {lam:g}", lambda lam=lam: ease(split, lam), split)
+    for beta in sorted({b for _, b in OURS_EASE_GRID}):
+        tagged = None if side is None or beta == 0 else beta * side
+        model = ours(split, replace(OURS_DEFAULT, seed=seed), None, tagged)
+        for w, b in OURS_EASE_GRID:
+            if b == beta:
+                model.config = replace(model.config, ease_weight=w)
+                timed(f"ours EASE weight {w:g} tag weight {beta:g}", lambda m=model: m.score_users, split)
 
 
 def main() -> None:
@@ -241,6 +317,9 @@ def main() -> None:
     )
     parser.add_argument("--grid", action="store_true", help="with --validate: the tuning grid of both models")
     parser.add_argument("--tags", action="store_true", help="also run our model with tag-based item features")
+    parser.add_argument(
+        "--no-side", action="store_true", help="our EASE profile without the artists a user tagged"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "cf.md")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -248,11 +327,15 @@ def main() -> None:
     df, items = load()
     n_users, n_items = int(df.u.max()) + 1, len(items)
     feats = tag_features(items) if args.tags else None
+    side = None if args.no_side else user_tags(items)
+    profile = "plays" if side is None else f"plays + {TAG_WEIGHT:g} x the user's tagged artists"
     names = [
         "popularity",
         "item-kNN (cosine, 200 neighbours)",
         "implicit ALS ({factors} f, reg {reg}, alpha {alpha}, {iters} it)".format(**ALS_DEFAULT),
-        "songrec CFModel (no item features)",
+        f"EASE (lambda {EASE_LAMBDA:g}, log1p plays, artists with >= 2 users)",
+        "songrec CFModel before: factors + head, no EASE (no item features)",
+        f"songrec CFModel: factors + head + {EASE_WEIGHT:g} x EASE on {profile}",
     ] + (["songrec CFModel (+ tag features)"] if feats is not None else [])
     results: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
     users_eval = []
@@ -261,11 +344,11 @@ def main() -> None:
         if args.validate:
             split = leave_one_out(split.train, n_users, n_items, seed + 1)
         if args.grid:
-            grid(split, seed)
+            grid(split, seed, side)
             continue
         users_eval.append(len(split.test_users))
         print(f"-- split seed {seed}", flush=True)
-        makers = model_makers(split, seed, feats)
+        makers = model_makers(split, seed, feats, side)
         for name, make in zip(names, makers, strict=True):
             results[name].append(timed(name, make, split)[1:])
     if args.grid:
@@ -275,11 +358,14 @@ def main() -> None:
         arr = np.asarray(values)
         return f"{arr.mean():.{digits}f} ± {arr.std():.{digits}f}" if len(arr) > 1 else f"{arr[0]:.{digits}f}"
 
-    als_name, ours_name = names[2], names[3]
+    als_name, ease_name, ours_name = names[2], names[3], names[5]
 
-    def ratio(m: int) -> float:
-        pairs = zip(results[ours_name], results[als_name], strict=True)
+    def ratio(m: int, base: str = als_name) -> float:
+        pairs = zip(results[ours_name], results[base], strict=True)
         return float(np.mean([o[m] / a[m] for o, a in pairs]))
+
+    best = [max(a[1], e[1]) for a, e in zip(results[als_name], results[ease_name], strict=True)]
+    vs_best = float(np.mean([o[1] / b for o, b in zip(results[ours_name], best, strict=True)]))
 
     lines = [
         f"# CF baseline: Last.fm HetRec 2011 leave-one-out ({'validation' if args.validate else 'test'})",
@@ -297,12 +383,17 @@ def main() -> None:
             for n, rs in results.items()
         ],
         "",
-        f"Ours / ALS on the same split, averaged: HR@{K} {ratio(0):.3f}x, NDCG@{K} {ratio(1):.3f}x. "
+        f"Ours / ALS on the same split, averaged: HR@{K} {ratio(0):.3f}x, NDCG@{K} {ratio(1):.3f}x; "
+        f"ours / EASE: HR@{K} {ratio(0, ease_name):.3f}x, NDCG@{K} {ratio(1, ease_name):.3f}x; "
+        f"ours / the better of EASE and ALS, NDCG@{K}: {vs_best:.3f}x. "
         f"Ours / popularity HR@{K}: "
         f"{np.mean([o[0] / p[0] for o, p in zip(results[ours_name], results['popularity'], strict=True)]):.2f}x.",
         "",
-        "Hyper-parameters of ALS and of our factor start were both chosen with `--validate --grid --seeds 0` "
-        "(a second held-out item per user; test items never seen).",
+        "Hyper-parameters of ALS, EASE (lambda), our factor start and our EASE weight and tag weight were "
+        "all chosen with `--validate --grid --seeds 0` (a second held-out item per user; test items never "
+        "seen). Our EASE profile holds the artists the user tagged (HetRec `user_taggedartists`), side "
+        "information the other rows do not get; the before row and the EASE row show what the blend and "
+        "the tags each add.",
         f"CFModel config: `{OURS_DEFAULT}`.",
         f"Total wall time {time.perf_counter() - t_start:.0f} s on {torch.get_num_threads()} torch threads.",
     ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -253,3 +256,24 @@ def test_score_pairs_gives_the_parts_of_score(with_ease: CFModel) -> None:
     full = np.array([model.score(int(u), [int(i)])[0] for u, i in zip(users, items, strict=True)])
     assert np.allclose(factor + EASE_ON.ease_weight * ease, full, atol=1e-4)
     assert np.abs(ease).max() > 0
+
+
+def test_cf_training_path_runs_on_cpu_when_no_gpu_is_visible() -> None:
+    """With CUDA hidden the model (ALS, BCE head, EASE) trains on cpu; with a GPU it picks cuda."""
+    code = (
+        "import numpy as np, torch\n"
+        "from songrec.models.cf import CFConfig, CFModel\n"
+        "rng = np.random.default_rng(0)\n"
+        "u = np.repeat(np.arange(20), 5); i = rng.integers(0, 15, len(u))\n"
+        "m = CFModel(CFConfig(dim=4, hidden=8, epochs=2, batch_size=32, ease_weight=1.0, ease_lambda=5.0))\n"
+        "m.fit(u, i, np.ones(len(u)))\n"
+        "assert np.isfinite(m.score(m.fold_in([1, 2], [1, 1]))).all()\n"
+        "print(m.device.type, torch.cuda.is_available())\n"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["cpu", "False"]

@@ -114,3 +114,22 @@ def test_db_copy_refuses_the_wrong_direction_and_bad_urls(
     assert "copies from a SQLite database" in capsys.readouterr().err
     assert main(["db", "copy", "--from", str(tmp_path / "x.sqlite3"), "--to", "postgresql://h:port/db"]) == 2
     assert "--to must be" in capsys.readouterr().err
+
+
+def test_status_reads_a_postgresql_database(postgres_server: PostgresServer) -> None:
+    """`songrec status` describes the database SONGREC_DATABASE_URL names, password hidden."""
+    from songrec.ops import status
+
+    url = postgres_server.create_database("status")
+
+    async def record_run() -> None:
+        async with await open_store(url) as store:
+            run = await store.record_training_run("cpu")
+            await store.update_training_run(run.id, status="succeeded", artifact_version="v1")
+
+    asyncio.run(record_run())
+    report = status.database_status(url)
+    assert report.error is None and report.exists and report.bytes_on_disk > 0
+    lines = status.format_database(report)
+    assert "schema version 2" in lines[0]
+    assert any("training run" in line and "succeeded" in line and "v1" in line for line in lines)

@@ -19,7 +19,7 @@ import torch
 from songrec.content.artifacts import ArtifactStore
 from songrec.content.features import FeatureConfig, FeaturePipeline, model_inputs
 from songrec.content.index import IndexConfig, TrackIndex
-from songrec.content.serving_arrays import SERVING_DIR, ServingArrays
+from songrec.content.serving_parts import ServingParts
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig, build_autoencoder
 from songrec.settings import device as default_device
 from training.autoencoder import FAST, TrainConfig, TrainResult, encode, plot_losses, train_autoencoder
@@ -214,9 +214,7 @@ def build_embedding_artifact(
         torch.save(model.cpu().state_dict(), writer.file("model.pt"))
         index.save(writer.path / "index")
         # What serving would otherwise derive at every start (sklearn, a regex per row): memory-mapped.
-        ServingArrays.compute(catalog, pipeline.base.transform(model_inputs(catalog))).save(
-            writer.path / SERVING_DIR
-        )
+        ServingParts.compute(catalog, pipeline.base.transform(model_inputs(catalog))).save(writer.path)
         plot_losses(result, writer.file("loss.png"), f"{type(model).__name__} on {len(catalog):,} tracks")
         writer.file("history.json").write_text(json.dumps(asdict(result)))
         if fitted.text is not None:

@@ -242,17 +242,26 @@ async def run_chat(
 
 async def _open_and_chat(user: str | None, stdin: IO[str], stdout: IO[str], spotify: Any = None) -> int:
     from songrec import settings as paths
+    from songrec.coordination import open_coordination
     from songrec.service import Service
 
     stdout.write("Loading songrec (the model and the catalogue)...\n")
     stdout.flush()
-    service = await Service.open(
-        db_path=paths.database_location(), artifacts=paths.artifacts_dir(), spotify=spotify
-    )
+    # The same shared state as the bots (SONGREC_REDIS_URL): a session's "next" never runs twice.
+    coordination = await open_coordination()
     try:
-        return await run_chat(service, user_id_for(user), stdin, stdout)
+        service = await Service.open(
+            db_path=paths.database_location(),
+            artifacts=paths.artifacts_dir(),
+            spotify=spotify,
+            coordination=coordination,
+        )
+        try:
+            return await run_chat(service, user_id_for(user), stdin, stdout)
+        finally:
+            await service.close()
     finally:
-        await service.close()
+        await coordination.close()
 
 
 def _spotify_from_env() -> Any:

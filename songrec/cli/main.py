@@ -187,7 +187,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Every artifact kind (versions, what is served and why), then the database and its training runs."""
     from songrec.ops import status as status
-    from songrec.settings import database_path
+    from songrec.settings import database_location
 
     root = artifacts_dir()
     print(f"artifacts: {root}")
@@ -198,7 +198,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(line)
         if kind == "embedding" and report.serving is None:
             code = EXIT_NO_MODEL
-    for line in status.format_database(status.database_status(database_path())):
+    for line in status.format_database(status.database_status(database_location())):
         print(line)
     return code
 

@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.content.artifacts import ArtifactStore, Manifest
 from songrec.content.index import TrackIndex, distances
-from songrec.content.lookup import Query, TitleIndex, catalogue_tracks
-from songrec.content.serving_arrays import SERVING_DIR, ServingArrays
+from songrec.content.lookup import Query, TitleIndex
+from songrec.content.serving_parts import CATALOG_FILE, ServingParts, read_catalog
+from songrec.content.track_table import TrackTable
 from songrec.domain import Filters, TrackInfo
 from songrec.settings import artifacts_dir
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from songrec.content.features import FeaturePipeline
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ class Engine:
 
     version: str
     manifest: Manifest
-    catalog: pd.DataFrame
+    catalog_path: Path  # the catalogue as a DataFrame, read on first use (serving reads `tracks`)
     pipeline_path: Path  # the fitted FeaturePipeline, loaded on first use (sklearn is slow to import)
     index: TrackIndex
     titles: TitleIndex
@@ -76,7 +78,7 @@ class Engine:
     keys: np.ndarray  # same-song keys (title + first artist)
     first_artist: np.ndarray  # casefolded first artist per row ("" when none): the per-artist cap's unit
     popularity: np.ndarray
-    tracks: tuple[TrackInfo, ...]  # every row's record, built once: DataFrame.iloc costs ~1 ms a row
+    tracks: TrackTable  # every row's record, made on access: DataFrame.iloc costs ~1 ms a row
     genre: np.ndarray  # object array, "" when unknown
     decade: np.ndarray  # int, -1 when unknown
     cold_pool: np.ndarray  # rows: the most popular tracks of every genre x decade stratum
@@ -102,29 +104,23 @@ class Engine:
 
     @classmethod
     def from_directory(cls, path: Path, manifest: Manifest, problems: list[str] | None = None) -> Engine:
-        catalog = pd.read_parquet(path / "catalog.parquet")
-        catalog["artists"] = catalog["artists"].map(lambda a: list(a) if a is not None else [])
         index = TrackIndex.load(path / "index")
-        if index.size != len(catalog):
+        parts = ServingParts.load(path, index.size) or ServingParts.build(path)
+        if len(parts.tracks) != index.size:
             raise ValueError(f"artifact {manifest.version}: index and catalogue sizes differ")
-        arrays = ServingArrays.load(path / SERVING_DIR, len(catalog)) or ServingArrays.derive(
-            catalog, path / "pipeline.joblib"
-        )
+        arrays, tracks, titles = parts.arrays, parts.tracks, parts.titles
         scaled = arrays.scaled
-        tracks = catalogue_tracks(catalog)
-        popularity = catalog["popularity"].fillna(0).to_numpy(dtype=np.float64)
-        genre = np.asarray(
-            [str(g) if isinstance(g, str) and g else "" for g in catalog["genre"]], dtype=object
-        )
-        years = catalog["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+        popularity = titles.popularity
+        genre = tracks.genre_labels()
+        years = tracks.year
         decade = np.where(np.isfinite(years), (np.nan_to_num(years) // 10 * 10), -1).astype(np.int64)
-        return cls(
+        engine = cls(
             version=manifest.version,
             manifest=manifest,
-            catalog=catalog,
+            catalog_path=path / CATALOG_FILE,
             pipeline_path=path / "pipeline.joblib",
             index=index,
-            titles=TitleIndex.build(catalog, tracks),
+            titles=titles,
             scaled=scaled,
             spread=np.maximum(scaled.std(axis=0), 1e-6),
             centre=np.median(scaled, axis=0),
@@ -139,6 +135,14 @@ class Engine:
             d_ref=_reference_distance(index),
             problems=list(problems or []),
         )
+        if parts.catalog is not None:  # already read to build the parts: keep it
+            engine.__dict__["catalog"] = parts.catalog
+        return engine
+
+    @cached_property
+    def catalog(self) -> pd.DataFrame:
+        """The artifact's catalogue, artists as lists (plots, exports; the serving path reads `tracks`)."""
+        return read_catalog(self.catalog_path)
 
     @cached_property
     def pipeline(self) -> FeaturePipeline:
@@ -149,7 +153,7 @@ class Engine:
 
     @property
     def size(self) -> int:
-        return len(self.catalog)
+        return len(self.tracks)
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -327,10 +331,10 @@ class Engine:
     def reason(self, anchor: int, row: int, prefix: str = "close to") -> str:
         """E.g. "close to Ring of Fire: similar tempo and acousticness, 1960s"."""
         features = self.matching_features(anchor, row)
-        text = f"{prefix} {self.catalog.iloc[anchor]['name']}: similar {' and '.join(features)}"
-        year_a, year_b = self.catalog.iloc[anchor]["year"], self.catalog.iloc[row]["year"]
-        if pd.notna(year_a) and pd.notna(year_b) and int(year_a) // 10 == int(year_b) // 10:
-            text += f", {int(year_b) // 10 * 10}s"
+        text = f"{prefix} {self.tracks[anchor].name}: similar {' and '.join(features)}"
+        year_a, year_b = self.tracks[anchor].year, self.tracks[row].year
+        if year_a is not None and year_b is not None and year_a // 10 == year_b // 10:
+            text += f", {year_b // 10 * 10}s"
         return text
 
     # Playlists ---------------------------------------------------------------------------------

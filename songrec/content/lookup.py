@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from songrec.content.packed import StringColumn
 from songrec.content.songkey import DECORATION as _DECORATION
 from songrec.content.songkey import normalise
 from songrec.domain import AmbiguousTrack, InvalidInput, MalformedSpotifyLink, TrackInfo, TrackNotFound
@@ -80,50 +82,142 @@ class _NoMatch(Exception):
     """Internal to TitleIndex: one reading of a query ("title - artist") matched nothing; try the next."""
 
 
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """Word -> catalogue rows, as one sorted vocabulary and flat row lists (CSR): saved, memory-mapped."""
+
+    words: Sequence[str]  # sorted
+    starts: np.ndarray  # int64 (len(words) + 1,): where each word's rows begin in `rows`
+    rows: np.ndarray  # int64: each word's rows, ascending
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> Postings:
+        postings: dict[str, list[int]] = defaultdict(list)
+        for row, text in enumerate(texts):
+            for word in set(text.split()):
+                postings[word].append(row)
+        words = sorted(postings)
+        counts = np.asarray([len(postings[w]) for w in words], dtype=np.int64)
+        starts = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        flat = [r for w in words for r in postings[w]]
+        return cls(words=words, starts=starts, rows=np.asarray(flat, dtype=np.int64))
+
+    def _word_list(self) -> Sequence[str]:
+        return _strings(self.words)
+
+    def _position(self, word: str) -> int | None:
+        words = self._word_list()
+        i = bisect.bisect_left(words, word)
+        return i if i < len(words) and words[i] == word else None
+
+    def get(self, word: str) -> np.ndarray | None:
+        i = self._position(word)
+        return None if i is None else self.rows[self.starts[i] : self.starts[i + 1]]
+
+    def count(self, word: str) -> int:
+        i = self._position(word)
+        return 0 if i is None else int(self.starts[i + 1] - self.starts[i])
+
+    def with_prefix(self, prefix: str, max_words: int = 2000) -> np.ndarray:
+        """Distinct rows of the (at most max_words) words that start with prefix."""
+        words = self._word_list()
+        start = bisect.bisect_left(words, prefix)
+        end = start
+        while end < min(start + max_words, len(words)) and words[end].startswith(prefix):
+            end += 1
+        if end == start:
+            return np.empty(0, np.int64)
+        return np.unique(self.rows[self.starts[start] : self.starts[end]])
+
+
+def _strings(values: Sequence[str]) -> Sequence[str]:
+    """A Python list for loops and rapidfuzz (a packed column decodes once and keeps it)."""
+    return values.to_list() if isinstance(values, StringColumn) else values
+
+
+#: Files of a saved TitleIndex (inside the artifact's serving/ folder).
+TITLES_DIR = "titles"
+_TEXT_COLUMNS = ("titles", "base_titles", "artists", "combined")
+
+
 @dataclass
 class TitleIndex:
-    """Word-prefix and fuzzy search over "title artist" strings of the catalogue."""
+    """Word-prefix and fuzzy search over "title artist" strings of the catalogue.
 
-    tracks: tuple[TrackInfo, ...]  # every row's record, for the candidates and near misses errors carry
-    titles: list[str]
-    base_titles: list[str]  # without "(feat. ...)", "- 2011 Remaster" and the like
-    artists: list[str]
-    combined: list[str]
+    Built at training time and saved (`save`/`load`: packed columns, memory-mapped); an older
+    artifact without them builds it from the catalogue at load.
+    """
+
+    tracks: Sequence[TrackInfo]  # every row's record, for the candidates and near misses errors carry
+    titles: Sequence[str]
+    base_titles: Sequence[str]  # without "(feat. ...)", "- 2011 Remaster" and the like
+    artists: Sequence[str]
+    combined: Sequence[str]
     popularity: np.ndarray
-    row_of_id: dict[str, int]
-    vocabulary: list[str]
-    postings: dict[str, np.ndarray]
+    row_of_id: Mapping[str, int]
+    postings: Postings
 
     @classmethod
     def build(cls, catalog: pd.DataFrame, tracks: Sequence[TrackInfo] | None = None) -> TitleIndex:
         titles = [normalise(n) for n in catalog["name"].fillna("")]
         artists = [normalise(" ".join(a) if not isinstance(a, str) else a) for a in catalog["artists"]]
         combined = [f"{t} {a}".strip() for t, a in zip(titles, artists, strict=True)]
-        postings: dict[str, list[int]] = defaultdict(list)
-        for row, text in enumerate(combined):
-            for word in set(text.split()):
-                postings[word].append(row)
         base_titles = [normalise(_DECORATION.sub("", str(n))) for n in catalog["name"].fillna("")]
         return cls(
-            tracks=tuple(tracks) if tracks is not None else catalogue_tracks(catalog),
+            tracks=tracks if tracks is not None else catalogue_tracks(catalog),
             titles=titles,
             base_titles=base_titles,
             artists=artists,
             combined=combined,
             popularity=catalog["popularity"].fillna(0).to_numpy(dtype=np.float64),
             row_of_id={tid: i for i, tid in enumerate(catalog["track_id"])},
-            vocabulary=sorted(postings),
-            postings={w: np.asarray(rows, dtype=np.int64) for w, rows in postings.items()},
+            postings=Postings.build(combined),
+        )
+
+    @property
+    def vocabulary(self) -> Sequence[str]:
+        return self.postings._word_list()
+
+    def save(self, directory: Path) -> None:
+        """What `load` reads: the normalised texts and the postings, packed (popularity and ids are the
+        track table's)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in _TEXT_COLUMNS:
+            StringColumn.pack(_strings(getattr(self, name))).save(directory, name)
+        StringColumn.pack(_strings(self.postings.words)).save(directory, "words")
+        np.save(directory / "postings.starts.npy", np.asarray(self.postings.starts, dtype=np.int64))
+        np.save(directory / "postings.rows.npy", np.asarray(self.postings.rows, dtype=np.int64))
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        tracks: Sequence[TrackInfo],
+        popularity: np.ndarray,
+        row_of_id: Mapping[str, int],
+    ) -> TitleIndex | None:
+        """The saved index, memory-mapped; None when the artifact predates it or it does not fit."""
+        columns = {name: StringColumn.load(directory, name) for name in (*_TEXT_COLUMNS, "words")}
+        starts_path, rows_path = directory / "postings.starts.npy", directory / "postings.rows.npy"
+        if any(c is None for c in columns.values()) or not (starts_path.is_file() and rows_path.is_file()):
+            return None
+        starts = np.load(starts_path, mmap_mode="r", allow_pickle=False)
+        rows = np.load(rows_path, mmap_mode="r", allow_pickle=False)
+        words = columns.pop("words")
+        sizes = {len(c) for c in columns.values()}  # type: ignore[arg-type]
+        if sizes != {len(tracks)} or len(starts) != len(words) + 1 or starts[-1] != len(rows):  # type: ignore[arg-type]
+            return None
+        return cls(
+            tracks=tracks,
+            popularity=popularity,
+            row_of_id=row_of_id,
+            postings=Postings(words=words, starts=starts, rows=rows),  # type: ignore[arg-type]
+            **columns,  # type: ignore[arg-type]
         )
 
     def _rows_with_prefix(self, prefix: str) -> np.ndarray:
-        start = bisect.bisect_left(self.vocabulary, prefix)
-        parts = []
-        for word in self.vocabulary[start : start + 2000]:
-            if not word.startswith(prefix):
-                break
-            parts.append(self.postings[word])
-        return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        return self.postings.with_prefix(prefix)
 
     def prefix_search(self, text: str, limit: int = 25) -> list[int]:
         """Rows whose words start with every query word (the last may be half-typed), popular first."""
@@ -131,7 +225,7 @@ class TitleIndex:
         if not words:
             return []
         rows: np.ndarray | None = None
-        for word in sorted(words[:-1], key=lambda w: len(self.postings.get(w, ()))):
+        for word in sorted(words[:-1], key=self.postings.count):
             exact = self.postings.get(word)
             hits = exact if exact is not None else self._rows_with_prefix(word)
             rows = hits if rows is None else np.intersect1d(rows, hits, assume_unique=True)
@@ -142,14 +236,15 @@ class TitleIndex:
         if len(rows) == 0:
             return []
         query = normalise(text)
-        starts = np.fromiter((self.titles[r].startswith(query) for r in rows), bool, len(rows))
+        titles = _strings(self.titles)
+        starts = np.fromiter((titles[r].startswith(query) for r in rows.tolist()), bool, len(rows))
         order = np.lexsort((-self.popularity[rows], ~starts))
         return rows[order][:limit].tolist()
 
     def fuzzy(self, text: str, limit: int = 10, cutoff: float = 60.0) -> list[tuple[int, float]]:
         hits = process.extract(
             normalise(text),
-            self.combined,
+            _strings(self.combined),
             scorer=fuzz.WRatio,
             limit=limit,
             score_cutoff=cutoff,
@@ -163,7 +258,7 @@ class TitleIndex:
         if len(rows) < limit and len(normalise(text)) >= 3:
             quick = process.extract(
                 normalise(text),
-                self.combined,
+                _strings(self.combined),
                 scorer=fuzz.QRatio,
                 limit=limit,
                 score_cutoff=55,
@@ -247,11 +342,16 @@ class TitleIndex:
         # Plain edit distance first (typos). WRatio's partial matching only when that finds
         # nothing close, and discounted: it rates a short title inside a long one highly.
         hits = process.extract(
-            ntitle, self.base_titles, scorer=fuzz.QRatio, limit=40, score_cutoff=70, processor=None
+            ntitle, _strings(self.base_titles), scorer=fuzz.QRatio, limit=40, score_cutoff=70, processor=None
         )
         if not hits or hits[0][1] < 85:
             partial = process.extract(
-                ntitle, self.base_titles, scorer=fuzz.WRatio, limit=20, score_cutoff=60, processor=None
+                ntitle,
+                _strings(self.base_titles),
+                scorer=fuzz.WRatio,
+                limit=20,
+                score_cutoff=60,
+                processor=None,
             )
             hits += [(t, 0.85 * s, r) for t, s, r in partial]
         best: dict[int, float] = {}

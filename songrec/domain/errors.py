@@ -252,7 +252,7 @@ class DatabaseTooNew(MigrationError):
     def __init__(self, path: str, db_version: int, code_version: int) -> None:
         super().__init__(
             f"database {path} is at schema version {db_version}, but this songrec only knows versions up to "
-            f"{code_version}; upgrade songrec, or point SONGREC_DB at another file"
+            f"{code_version}; upgrade songrec, or point SONGREC_DB (or SONGREC_DATABASE_URL) at another database"
         )
         self.path = path
         self.db_version = db_version

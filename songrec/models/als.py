@@ -10,6 +10,7 @@ as preference 0 with confidence 1, which the shared Gram matrix accounts for wit
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,32 +28,55 @@ class ALSConfig:
     cg_steps: int = 3  # per sweep and side, warm-started from the previous sweep (as implicit does)
 
 
-def _solve_side(
-    fixed: torch.Tensor,
-    rows: torch.Tensor,
-    cols: torch.Tensor,
-    conf: torch.Tensor,
-    pref: torch.Tensor,
-    start: torch.Tensor,
-    cfg: ALSConfig,
-) -> torch.Tensor:
+@dataclass(frozen=True)
+class _Rows:
+    """One side's interactions sorted by row, as CSR structure (built once, reused by every sweep)."""
+
+    crow: torch.Tensor  # (n_rows + 1,) int64
+    cols: torch.Tensor  # (nnz,) int64, row-major order
+    rows: torch.Tensor  # (nnz,) int64, sorted
+    conf: torch.Tensor
+    pref: torch.Tensor
+    n_rows: int
+
+    @classmethod
+    def of(
+        cls, rows: torch.Tensor, cols: torch.Tensor, conf: torch.Tensor, pref: torch.Tensor, n_rows: int
+    ) -> _Rows:
+        order = torch.argsort(rows, stable=True)
+        rows = rows[order]
+        counts = torch.bincount(rows, minlength=n_rows)
+        crow = torch.zeros(n_rows + 1, dtype=torch.int64, device=rows.device)
+        crow[1:] = torch.cumsum(counts, 0)
+        return cls(crow, cols[order], rows, conf[order], pref[order], n_rows)
+
+    def matrix(self, values: torch.Tensor, n_cols: int) -> torch.Tensor:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
+            return torch.sparse_csr_tensor(
+                self.crow, self.cols, values, (self.n_rows, n_cols), check_invariants=False
+            )
+
+
+def _solve_side(fixed: torch.Tensor, side: _Rows, start: torch.Tensor, cfg: ALSConfig) -> torch.Tensor:
     """A few conjugate-gradient steps on every row's normal equations at once, from the last solution.
 
     The per-row systems are never formed: A v = (Y'Y + reg I) v + sum_obs (c - 1) y (y . v), which costs
-    one pass over the interactions, so a sweep is O(nnz * dim) rather than O(rows * dim^3).
+    one pass over the interactions (a row-wise dot, then a sparse-dense product), so a sweep is
+    O(nnz * dim) rather than O(rows * dim^3).
     """
     gram = fixed.T @ fixed
-    counts = torch.zeros(start.shape[0], dtype=fixed.dtype, device=fixed.device)
-    counts.index_add_(0, rows, torch.ones_like(conf))
+    counts = (side.crow[1:] - side.crow[:-1]).to(fixed.dtype)
     penalty = (cfg.reg * (1.0 + counts) ** cfg.reg_exponent)[:, None]
-    y = fixed[cols]
-    extra = conf - 1.0
+    y = fixed[side.cols]  # (nnz, dim), fixed during this side's solve
+    extra = side.conf - 1.0
+    n_cols = fixed.shape[0]
 
     def apply(v: torch.Tensor) -> torch.Tensor:
-        out = v @ gram + penalty * v
-        return out.index_add_(0, rows, (extra * (y * v[rows]).sum(1))[:, None] * y)
+        dots = torch.einsum("nd,nd->n", y, v[side.rows])
+        return torch.addmm(penalty * v, v, gram) + side.matrix(extra * dots, n_cols) @ fixed
 
-    b = torch.zeros_like(start).index_add_(0, rows, (conf * pref)[:, None] * y)
+    b = side.matrix(side.conf * side.pref, n_cols) @ fixed
     x = start.clone()
     r = b - apply(x)
     p = r.clone()
@@ -83,15 +107,14 @@ def solve_rows(
     t = lambda a: torch.as_tensor(a, device=fixed.device)  # noqa: E731
     start = torch.zeros(n_rows, fixed.shape[1], dtype=fixed.dtype, device=fixed.device)
     exact = ALSConfig(**{**cfg.__dict__, "cg_steps": fixed.shape[1]})  # CG is exact after dim steps
-    return _solve_side(
-        fixed,
+    side = _Rows.of(
         t(np.asarray(rows, np.int64)),
         t(np.asarray(cols, np.int64)),
         t(np.asarray(confidence, np.float32)),
         t(np.asarray(preference, np.float32)),
-        start,
-        exact,
+        n_rows,
     )
+    return _solve_side(fixed, side, start, exact)
 
 
 def weighted_als(
@@ -117,9 +140,11 @@ def weighted_als(
     u_rows, u_cols = t(users.astype(np.int64)), t(items.astype(np.int64))
     x = (torch.randn(n_users, cfg.dim, generator=gen, dtype=dt) * 0.01).to(device)
     y = (torch.randn(n_items, cfg.dim, generator=gen, dtype=dt) * 0.01).to(device)
+    by_user = _Rows.of(u_rows, u_cols, conf, pref, n_users)
+    by_item = _Rows.of(u_cols, u_rows, conf, pref, n_items)
     for it in range(cfg.iters):
-        x = _solve_side(y, u_rows, u_cols, conf, pref, x, cfg)
-        y = _solve_side(x, u_cols, u_rows, conf, pref, y, cfg)
+        x = _solve_side(y, by_user, x, cfg)
+        y = _solve_side(x, by_item, y, cfg)
         if on_iter is not None:
             on_iter(it + 1)
     return x, y

@@ -307,6 +307,9 @@ class CFModel:
         )
         opt = torch.optim.Adam(params, lr=cfg.lr)
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+        frozen = [] if cfg.train_factors else [net.user.weight, net.item.weight]
+        for p in frozen:  # no gradient for factors that do not move (a dense one per step otherwise)
+            p.requires_grad_(False)
         t = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         epoch_loss = 0.0
         for epoch in range(cfg.epochs):
@@ -337,6 +340,8 @@ class CFModel:
             if on_epoch is not None:
                 net.eval()
                 on_epoch(epoch + 1, epoch_loss)
+        for p in frozen:
+            p.requires_grad_(True)
         net.eval()
         self._ease, self._profile = None, None
         if cfg.ease_weight > 0:

@@ -61,7 +61,7 @@ class BlendWeights:
 
 def first_artists(engine: Engine) -> np.ndarray:
     """Each row's first artist (the classifier's artist signal), "" when unknown."""
-    return np.asarray([str(a[0]) if len(a) else "" for a in engine.catalog["artists"]], dtype=object)
+    return np.asarray(engine.tracks.first_artists(), dtype=object)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ class HybridRanker:
         self.version = version
         self.metrics = dict(metrics or {})
         self._artists = first_artists(engine)
-        self._track_ids = engine.catalog["track_id"].astype(str).to_numpy()
+        self._track_ids = np.asarray(engine.tracks.ids.to_list(), dtype=object)
         # row -> CF item index (-1: the CF model never saw that track)
         self._row_item = np.asarray([self.item_index.get(t, -1) for t in self._track_ids], dtype=np.int64)
         self._fold_lock = threading.Lock()

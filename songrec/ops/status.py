@@ -83,30 +83,42 @@ def artifact_status(root: Path, kind: str) -> ArtifactStatus:
 
 @dataclass
 class DatabaseStatus:
-    path: Path
+    path: str  # the SQLite file, or the PostgreSQL URL with its password hidden
     exists: bool
-    bytes_on_disk: int = 0  # the database file plus its WAL
+    bytes_on_disk: int = 0  # the database file plus its WAL, or PostgreSQL's database size
     schema_version: int | None = None
     training_runs: list[Any] = field(default_factory=list)  # TrainingRunRecord, newest first
     error: str | None = None
 
 
-async def _read_database(path: Path, runs: int) -> DatabaseStatus:
-    from songrec.domain import StoreError
-    from songrec.store import Store
+def _is_url(location: str) -> bool:
+    return "://" in location
 
-    status = DatabaseStatus(path, path.exists())
-    if not status.exists:
-        return status
-    status.bytes_on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+async def _read_database(location: str, runs: int) -> DatabaseStatus:
+    from songrec.domain import StoreError
+    from songrec.store import open_store
+
+    if _is_url(location) and not location.startswith("sqlite:"):
+        from songrec.settings import redact_url
+
+        status = DatabaseStatus(redact_url(location), True)
+    else:
+        path = Path(location.removeprefix("sqlite://")) if _is_url(location) else Path(location)
+        status = DatabaseStatus(str(path), path.exists())
+        if not status.exists:
+            return status
+        status.bytes_on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
     try:
-        store = await Store.open(path, readonly=True, busy_deadline_s=2.0)
+        store = await open_store(location, readonly=True, busy_deadline_s=2.0)
     except StoreError as exc:
         status.error = str(exc)
         return status
     try:
         status.schema_version = await store.schema_version()
         status.training_runs = await store.last_training_runs(runs)
+        if _is_url(location) and not location.startswith("sqlite:"):
+            status.bytes_on_disk = await store.database_size()
     except StoreError as exc:
         status.error = str(exc)
     finally:
@@ -114,8 +126,9 @@ async def _read_database(path: Path, runs: int) -> DatabaseStatus:
     return status
 
 
-def database_status(path: Path, runs: int = RUNS_SHOWN) -> DatabaseStatus:
-    return asyncio.run(_read_database(Path(path), runs))
+def database_status(location: str | Path, runs: int = RUNS_SHOWN) -> DatabaseStatus:
+    """`location` is a SQLite path or a database URL (SONGREC_DATABASE_URL)."""
+    return asyncio.run(_read_database(str(location), runs))
 
 
 def _when(ts: float | None) -> str:

@@ -123,7 +123,7 @@ def rows_by_artist(engine: Engine, artist: str, limit: int) -> list[int]:
     rows = [
         r
         for r in engine.titles.autocomplete(artist, 200)
-        if any(str(a).casefold().strip() == wanted for a in engine.catalog["artists"].iat[r])
+        if any(a.casefold().strip() == wanted for a in engine.info(r).artists)
     ]
     return sorted(rows, key=lambda r: (-float(engine.popularity[r]), r))[:limit]
 

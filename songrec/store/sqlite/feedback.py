@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 from songrec.domain import FEEDBACK_SOURCES, FeedbackRecord, InvalidInput, NotFound
 from songrec.store import _validate as v
 from songrec.store.sqlite import rows
-from songrec.store.sqlite.connection import Database
+from songrec.store.sqlite.connection import Database, InThread
 from songrec.store.sqlite.rows import Conn
 
 _LIVE = "SELECT * FROM feedback WHERE user_id = ? AND track_id = ? AND undone_at IS NULL"
@@ -74,7 +74,8 @@ class SqliteFeedback:
                 )
             return rows.feedback(new), True
 
-        return await self._db.write(job)
+        # Statements only (no other awaits): a batch of votes runs in one hop to SQLite's thread.
+        return await self._db.write(InThread(job))
 
     async def add_feedback(
         self,
