@@ -233,9 +233,9 @@ EASE_LAMBDA = 2000.0
 EASE_GRID = (500.0, 1000.0, 2000.0, 4000.0)
 #: The artists a user tagged enter their EASE profile with this weight (log1p plays are 0.7 .. 12).
 TAG_WEIGHT = 4.0
-EASE_WEIGHT = 2.0
+EASE_WEIGHT = 8.0
 OURS_DEFAULT = CFConfig(ease_weight=EASE_WEIGHT, ease_lambda=EASE_LAMBDA, ease_max_items=100_000)
-OURS_EASE_GRID = [(w, beta) for beta in (0.0, 2.0, 4.0) for w in (0.5, 1.0, 2.0, 4.0)]
+OURS_EASE_GRID = [(w, beta) for beta in (0.0, 2.0, 4.0) for w in (1.0, 2.0, 4.0, 8.0, 16.0)]
 ALS_GRID = [{"reg": r, "alpha": a} for r in (1.0, 3.0, 10.0, 30.0, 100.0) for a in (0.5, 1.0, 2.0)]
 OURS_GRID = [
     {"als_reg_exponent": e, "als_reg": r / 10 ** (1.5 * e), "confidence_alpha": a}

@@ -187,10 +187,13 @@ def main() -> int:
         ]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         # 1) the first training alone: wall time and the child's peak RSS
+        load_at_start = os.getloadavg()[0]
         t0 = time.perf_counter()
         done = subprocess.run([*job, "--reason", "bench"], env=env, capture_output=True, text=True)
         t_train = time.perf_counter() - t0
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_mb = usage.ru_maxrss / 1024
+        cpu_s = usage.ru_utime + usage.ru_stime  # what the job costs, whatever else shares the cores
         print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:])
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
@@ -209,7 +212,9 @@ def main() -> int:
                 [*(["nice", "-n", str(args.nice)] if args.nice > 0 else []), *job, "--reason", "bench-2"],
             )
         )
-        report = render(args, n_votes, t_art, t_write, t_train, peak_mb, metrics, side)
+        report = render(
+            args, n_votes, t_art, t_write, (t_train, cpu_s, load_at_start), peak_mb, metrics, side
+        )
         write_report(report, args.out)
         return 0
     finally:
@@ -229,12 +234,13 @@ def render(
     n_votes: int,
     t_art: float,
     t_write: float,
-    t_train: float,
+    train_times: tuple[float, float, float],
     peak_mb: float,
     m: dict,
     side: dict,
 ) -> str:
     idle, busy = side["idle"], side["busy"]
+    t_train, cpu_s, load = train_times
     grid = m.get("blend_grid_cf_share", {})
     lines = [
         "# Ranker retraining benchmark",
@@ -249,7 +255,8 @@ def render(
         "",
         "| what | value |",
         "|---|---|",
-        f"| wall time, whole job | {t_train:.1f} s |",
+        f"| wall time, whole job | {t_train:.1f} s (load average {load:.1f} when it started) |",
+        f"| CPU time of the job (user + sys) | {cpu_s:.1f} s |",
         f"| read votes from SQLite | {m.get('read_seconds')} s |",
         f"| classifier fit | {m.get('classifier_seconds')} s (batch {m.get('classifier_batch')}) |",
         f"| CF fit | {m.get('cf_seconds')} s (batch {m.get('cf_batch')}) |",
@@ -268,6 +275,17 @@ def render(
         f"Chosen: CF share {m.get('cf_share')} -> like weight {m.get('like_weight'):.2f}, "
         f"CF weight {m.get('cf_weight'):.2f} (total 0.6, RankerJobConfig.blend_total).",
         "",
+        "EASE inside the CF model (CF logit += w x EASE score; w = ratio x std(factor logit) / std(EASE), "
+        "tuned on the same validation votes; CF-only validation AUC):",
+        "",
+        "| ratio | " + " | ".join(m.get("cf_ease_grid", {})) + " |",
+        "|---|" + "---|" * len(m.get("cf_ease_grid", {})),
+        "| CF val AUC | "
+        + " | ".join(f"{v:.4f}" if v is not None else "-" for v in m.get("cf_ease_grid", {}).values())
+        + " |",
+        "",
+        f"Chosen EASE weight {m.get('cf_ease_weight') or 0:.3g}.",
+        "",
         f"## Serving latency: idle vs during a retrain (recommend, k=10, ranker on, one client, "
         f"retrain niceness {args.nice})",
         "",
@@ -277,7 +295,7 @@ def render(
         f"| during retrain ({side['retrain_wall_s']:.0f}s) | {len(busy)} | {pct(busy, 50):.1f} | {pct(busy, 99):.1f} |",
         f"| ratio busy/idle | | {pct(busy, 50) / pct(idle, 50):.2f}x | {pct(busy, 99) / pct(idle, 99):.2f}x |",
         "",
-        f"Metrics of the first run: `{json.dumps({k: v for k, v in m.items() if k != 'blend_grid_cf_share'})}`",
+        f"Metrics of the first run: `{json.dumps({k: v for k, v in m.items() if 'grid' not in k})}`",
         "",
     ]
     return "\n".join(lines)

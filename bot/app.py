@@ -40,10 +40,13 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.settings",
     "bot.cogs.spotify",
     "bot.cogs.admin",
+    "bot.cogs.privacy",
+    "bot.cogs.taste",
+    "bot.cogs.compat",
 )
 # Commands that work in every channel even when a guild restricts songrec to one: admins must be able
 # to fix the setting, and anyone must be able to delete their data.
-UNRESTRICTED_COMMANDS = frozenset({"settings", "forget-me", "admin"})
+UNRESTRICTED_COMMANDS = frozenset({"settings", "forget-me", "admin", "privacy"})
 SETTINGS_TTL_S = 60.0
 SETTINGS_TIMEOUT_S = 1.5
 

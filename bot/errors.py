@@ -33,6 +33,9 @@ def user_message(error: BaseException) -> tuple[str, bool]:
         if original is not None and original is not error:
             return user_message(original)
     if isinstance(error, SongrecError):
+        hint = getattr(error, "operator_hint", "")
+        if hint:  # what the operator must change goes to the log, never to the listener
+            log.warning("operator action needed: %s", hint)
         return str(error) or GENERIC_APOLOGY, False
     if isinstance(error, WrongChannel):
         return str(error), True

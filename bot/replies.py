@@ -47,11 +47,14 @@ async def reply(
     embed: discord.Embed | None = None,
     view: discord.ui.View | None = None,
     ephemeral: bool = True,
+    file: discord.File | None = None,
 ) -> None:
     """Answer directly, or (after a defer) with a follow-up, which replaces the "thinking…" placeholder."""
     kwargs: dict[str, Any] = {"allowed_mentions": embeds.NO_MENTIONS, "ephemeral": ephemeral}
     if content is not None:
         kwargs["content"] = content
+    if file is not None:
+        kwargs["file"] = file
     if embed is not None:
         kwargs["embed"] = embed
     if view is not None:

@@ -237,3 +237,30 @@ async def test_bot_connects_without_privileged_intents(monkeypatch: pytest.Monke
         assert not intents & (1 << 8), "presences is privileged"
         assert not intents & (1 << 15), "message content is privileged"
         assert w.fake.gateway_queries[0].get("encoding") == "json"
+
+
+def test_option_limits_match_the_service() -> None:
+    """What Discord lets a user type is what the service accepts, so no limit is a surprise."""
+    from bot.cogs.feedback import FeedbackCog
+    from bot.cogs.recommend import MAX_RECOMMEND_COUNT, RecommendCog
+    from songrec.content.lookup import MAX_QUERY_CHARS
+    from songrec.service.config import ServiceConfig
+
+    song_options = [
+        next(p for p in command.parameters if p.name == "song")
+        for command in (RecommendCog.recommend, FeedbackCog.like, FeedbackCog.dislike)
+    ]
+    assert {p.max_value for p in song_options} == {MAX_QUERY_CHARS}  # a string Range: its max length
+    count = next(p for p in RecommendCog.recommend.parameters if p.name == "count")
+    assert (count.min_value, count.max_value) == (1, MAX_RECOMMEND_COUNT)
+    assert ServiceConfig().max_k >= MAX_RECOMMEND_COUNT
+    assert f"(1-{MAX_RECOMMEND_COUNT})" in count.description
+
+
+@bounded(20)
+async def test_a_count_outside_the_option_says_the_options_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with world(monkeypatch) as w:
+        ix = await w.fake.slash(w.alice, "recommend", song="Bad Guy", count=40)
+        (reply,) = await w.fake.wait_reply(ix)
+        assert reply["flags"] & EPHEMERAL and "between 1 and 10 songs" in reply["content"]
+        assert not w.service.calls_to("recommend")

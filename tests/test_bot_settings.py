@@ -113,6 +113,10 @@ async def test_sync_is_explicit_and_targets_a_guild_or_global(
             "settings",
             "admin",
             "export",
+            "privacy",
+            "taste",
+            "compat",
+            "neighbours",
         }
         assert set(names) == expected
         (put,) = fake.requests_to("PUT", rf"/guilds/{fake.guild_id}/commands$")
@@ -120,6 +124,13 @@ async def test_sync_is_explicit_and_targets_a_guild_or_global(
         assert str(by_name["settings"]["default_member_permissions"]) == "32"  # manage_guild
         assert str(by_name["admin"]["default_member_permissions"]) == "32"
         assert {o["name"] for o in by_name["session"]["options"]} == {"start", "join", "leave", "next", "end"}
+        assert {o["name"] for o in by_name["privacy"]["options"]} == {
+            "show",
+            "opt-out",
+            "opt-in",
+            "export",
+            "forget-me",
+        }
         song = next(o for o in by_name["recommend"]["options"] if o["name"] == "song")
         assert song["autocomplete"] is True
 

@@ -195,10 +195,13 @@ async def test_without_spotify_the_bot_works_and_explains(
         assert (
             "Spotify export isn't set up" in reply["content"] and "songrec spotify-login" in reply["content"]
         )
+        assert "SPOTIFY_" not in reply["content"]  # the operator's settings are for the log, not the channel
 
         ix = await fake.slash(w.alice, "session", "start", playlist="spotify:playlist:37i9dQZF1DXcBWIGoYBM5M")
         (reply,) = await fake.wait_reply(ix)
-        assert reply["flags"] & EPHEMERAL and "SPOTIFY" in reply["content"]
+        # A listener is told what works instead, never the operator's settings (those go to the log).
+        assert reply["flags"] & EPHEMERAL and "aren't set up here" in reply["content"]
+        assert "SPOTIFY_" not in reply["content"] and "SONGREC_" not in reply["content"]
         assert await service.active_session(fake.channel_id) is None
 
         ix = await fake.slash(w.alice, "session", "start")

@@ -75,6 +75,31 @@ async def test_chat_commands_against_the_real_service(open_service: ServiceOpene
         # End of input ends the chat quietly.
         assert "songrec chat" in await _chat(service, [])
 
+        # /privacy: what is stored and what for; out, off and in change the choice.
+        await service.like(77, "Song 3")
+        text = await _chat(
+            service, ["/privacy", "/privacy out", "/privacy off", "/privacy in", "/privacy nope"]
+        )
+        assert "Stored: 1 likes, 0 dislikes" in text and "Your choice: shared." in text
+        assert "Your choice: private." in text and "Your choice: off." in text
+        assert text.count("Your choice: shared.") == 2 and "Try /privacy" in text
+        assert (await service.privacy(77)).choice == "shared"
+        text = await _chat(service, ["/privacy export"])
+        assert '"feedback"' in text
+
+        # /taste writes the card where asked, and says the taste in words.
+        card = tmp_path / "card.png"
+        text = await _chat(service, [f"/taste {card}"])
+        assert "1 like" in text and f"Your taste card: {card} (1200x675 PNG)" in text
+        assert card.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        text = await _chat(service, ["/taste"], user=78)
+        assert "haven't liked anything" in text
+
+        # /compat NAME and /neighbours, between chat users.
+        text = await _chat(service, ["/compat", "/compat 78", "/neighbours"])
+        assert "Name someone" in text and "Not enough to compare yet" in text
+        assert "Nobody is close to your taste yet" in text
+
 
 def test_songrec_chat_subprocess(small_artifact: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
@@ -109,3 +134,36 @@ def test_songrec_chat_subprocess(small_artifact: Path, tmp_path: Path) -> None:
     )
     assert run.returncode == 4 and "songrec train" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+
+
+# Choosing from a list by number -----------------------------------------------------------------------
+
+
+async def test_a_number_picks_from_the_list_of_matching_songs() -> None:
+    from tests.support.service_double import ServiceDouble
+
+    double = ServiceDouble()
+    text = await _chat(double, ["/like Hello", "/like 2", "/recommend 1", "/like 3"])
+    assert "Several songs match “Hello”:" in text
+    assert " 1. Hello — " in text and " 2. Hello — " in text
+    listed = [line for line in text.splitlines() if line.startswith((" 1. Hello", " 2. Hello"))]
+    second = listed[1].split(" — ")[1].split(" (")[0]  # the artist of item 2, as shown
+    assert f"you like Hello by {second}" in text
+    first = listed[0].split(" — ")[1].split(" (")[0]
+    assert f"Songs like Hello by {first}:" in text
+    [like, *_] = double.calls_to("like")
+    assert like["track"] != "2"  # the number was never searched as a title
+    # After the suggestions, /like 3 is the third suggestion, not a song called "3".
+    assert text.count("👍 Noted") == 2
+
+
+async def test_a_number_outside_the_list_or_with_no_list_is_refused() -> None:
+    from tests.support.service_double import ServiceDouble
+
+    double = ServiceDouble()
+    text = await _chat(double, ["/like", "/like 99", "/dislike 7", "Hello", "/like 9", "/recommend 0"])
+    assert "nothing to rate" in text.lower()
+    assert "There is no list on screen to pick number 99 from" in text
+    assert "There is no list on screen to pick number 7 from" in text
+    assert text.count("Give a number from the list on screen (1-2).") == 2
+    assert not double.calls_to("dislike") and len(double.calls_to("like")) == 1  # only the bare /like

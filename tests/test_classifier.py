@@ -134,3 +134,26 @@ def test_personal_boundaries_survive_many_users() -> None:
     model.fit([str(u) for u in users[train]], x[train], y[train])
     proba = model.predict_proba([str(u) for u in users[~train]], x[~train])
     assert roc_auc_score(y[~train], proba) > 0.85  # 0.97 now; 0.61 with the coupled penalty
+
+
+def test_boosted_family_personalises_falls_back_and_round_trips(tmp_path: Path) -> None:
+    """The opt-in tree family: opposite users get opposite boundaries, strangers the crowd's."""
+    from dataclasses import replace
+
+    from songrec.models.classifier import BOOSTED
+
+    users, x, y = planted(900, seed=1)
+    model = LikeClassifier(replace(BOOSTED, device="cpu"))
+    model.fit(users, x, y)
+    grid = np.column_stack([[0.05, 0.95], [120.0, 120.0], [-10.0, -10.0]]).astype(np.float32)
+    loud, calm = model.predict_proba(["loud"] * 2, grid), model.predict_proba(["calm"] * 2, grid)
+    assert loud[1] > 0.8 > 0.2 > loud[0]
+    assert calm[0] > 0.8 > 0.2 > calm[1]
+    stranger = model.predict_proba(["never-seen"] * 2, grid)
+    assert stranger[1] > stranger[0]  # the crowd leans loud
+    path = tmp_path / "boosted.pt"
+    model.save(path)
+    test_users, test_x, _ = planted(200, seed=3)
+    assert np.array_equal(
+        model.predict_proba(test_users, test_x), LikeClassifier.load(path).predict_proba(test_users, test_x)
+    )

@@ -43,6 +43,8 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = songrec(home, "train", "--catalog", str(path), "--epochs", "6", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "recall@10" in result.stdout
+    assert "level=info" not in result.stderr, result.stderr[-2000:]  # logs only from WARNING, without -v
+    assert "\r" not in result.stderr  # not a terminal: plain progress lines, no redrawn bars
     return home
 
 
@@ -131,6 +133,17 @@ def test_status_reports_the_model(trained_home: Path) -> None:
     result = songrec(trained_home, "status")
     assert result.returncode == 0
     assert "recall@10" in result.stdout and "tracks" in result.stdout
+
+
+def test_status_lists_the_run_that_built_the_model(trained_home: Path) -> None:
+    result = songrec(trained_home, "status")
+    assert result.returncode == 0, result.stderr
+    assert "no training runs recorded yet" not in result.stdout
+    current = (trained_home / "artifacts" / "embedding" / "CURRENT").read_text().strip()
+    assert any(
+        "training run" in line and "succeeded, promoted" in line and current in line
+        for line in result.stdout.splitlines()
+    ), result.stdout
 
 
 def test_no_model_yet_says_what_to_do(tmp_path: Path) -> None:

@@ -180,3 +180,116 @@ def test_a_sample_through_real_subprocesses(corpus: list[Hostile], cli_home: Pat
     status = songrec(cli_home, ["status"])
     assert status.returncode == 0, status.stderr
     assert "schema version" in status.stdout and "recall@10" in status.stdout
+
+
+# Output paths and counts for `map` and `export-embeddings`: each bad one is one line, exit code 2 ----------
+
+
+@pytest.fixture()
+def file_commands(small_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """In-process `songrec` on the small engine, with SONGREC_HOME in a fresh folder."""
+    monkeypatch.setattr(cli, "load_engine", lambda: small_engine)
+    monkeypatch.setenv("SONGREC_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def _refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    code, out, err = run_main(capsys, argv)
+    assert code == cli.EXIT_INPUT, (argv, code, out, err)
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize("sample", ["0", "-5", "3"])
+def test_map_refuses_a_sample_too_small(
+    file_commands: Path, capsys: pytest.CaptureFixture[str], sample: str
+) -> None:
+    assert "--sample" in _refused(capsys, ["map", "--sample", sample, "--out", str(file_commands / "m.png")])
+
+
+def test_bad_output_paths_are_one_line_errors(
+    file_commands: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = file_commands / "plain.txt"
+    a_file.write_text("not a folder")
+    unwritable = str(a_file / "inside" / "out")  # a folder under a file: no one, root included, can make it
+    assert "--out" in _refused(capsys, ["map", "--sample", "100", "--out", unwritable + ".png"])
+    assert "empty" in _refused(capsys, ["export-embeddings", "--out", ""])
+    assert "--out" in _refused(capsys, ["export-embeddings", "--out", unwritable + ".parquet"])
+    assert ".parquet or .csv" in _refused(
+        capsys, ["export-embeddings", "--out", str(file_commands / "e.txt")]
+    )
+    folder = file_commands / "folder.parquet"
+    folder.mkdir()
+    (folder / "embeddings.parquet").mkdir()  # the name a folder --out would get is itself a folder
+    assert "folder" in _refused(capsys, ["export-embeddings", "--out", str(folder)])
+
+
+def test_map_into_a_folder_writes_the_file_it_names(
+    file_commands: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = file_commands / "maps"
+    folder.mkdir()
+    code, out, _ = run_main(capsys, ["map", "--sample", "100", "--out", str(folder)])
+    assert code == cli.EXIT_OK
+    written = folder / "embedding_map.png"
+    assert out.strip() == f"wrote {written}"
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not Path(f"{folder}.png").exists()
+
+
+def test_map_writes_under_songrec_home_by_default(
+    file_commands: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_main(capsys, ["map", "--sample", "100"])
+    assert code == cli.EXIT_OK
+    written = file_commands / "home" / "reports" / "embedding_map.png"
+    assert out.strip() == f"wrote {written}" and written.is_file()
+
+
+def test_export_embeddings_writes_csv_for_a_csv_name(
+    file_commands: Path, capsys: pytest.CaptureFixture[str], small_engine: Engine
+) -> None:
+    import pandas as pd
+
+    out_path = file_commands / "e.csv"
+    code, out, _ = run_main(capsys, ["export-embeddings", "--out", str(out_path)])
+    assert code == cli.EXIT_OK and "CSV" in out
+    frame = pd.read_csv(out_path)
+    assert len(frame) == small_engine.size and frame.columns[0] == "track_id"
+    code, _, _ = run_main(capsys, ["export-embeddings", "--out", str(file_commands / "e")])
+    assert code == cli.EXIT_OK
+    assert pd.read_parquet(file_commands / "e.parquet").shape == frame.shape
+
+
+def test_every_option_has_help() -> None:
+    import argparse
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{path} {name}")
+            elif action.help is None:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(cli.build_parser(), "songrec")
+    assert not missing, missing
+
+
+def test_training_help_names_the_songrec_command() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    for args, usage in (
+        (["evaluate", "--help"], "usage: songrec evaluate"),
+        (["train", "--help"], "usage: songrec train"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "songrec.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(usage), result.stdout[:200]
+        assert "python -m training" not in result.stdout

@@ -110,3 +110,79 @@ def test_autocomplete_prefers_prefix_and_popularity(titles: TitleIndex) -> None:
     assert titles.autocomplete("") == []
     assert len(titles.autocomplete("song", limit=25)) == 25
     assert titles.autocomplete("x" * 10_000) == []
+
+
+# Finding the song a music lover means: one song is never "several", a missing one is said to be missing --
+
+CATALOGUE_OF_NAMES = [
+    ("1bbbbbbbbbbbbbbbbbbbbb", "Take Five", ["The Dave Brubeck Quartet"], 59.0),
+    ("2bbbbbbbbbbbbbbbbbbbbb", "Take Five", ["Dave Brubeck"], 59.0),
+    ("3bbbbbbbbbbbbbbbbbbbbb", "Take Five - Live", ["Dave Brubeck"], 59.0),
+    ("4bbbbbbbbbbbbbbbbbbbbb", "Für Elise, WoO 59", ["Ludwig van Beethoven"], 43.0),
+    ("5bbbbbbbbbbbbbbbbbbbbb", "For Elise", ["Saint Motel"], 60.0),
+    ("6bbbbbbbbbbbbbbbbbbbbb", "Gangnam Style (강남스타일)", ["PSY"], 72.0),
+    ("7bbbbbbbbbbbbbbbbbbbbb", "Style", ["Taylor Swift"], 80.0),
+    ("8bbbbbbbbbbbbbbbbbbbbb", "Redemption", ["Drake"], 43.0),
+    ("9bbbbbbbbbbbbbbbbbbbbb", "Revelation Song", ["Holy Communion Instrumental Duo"], 43.0),
+    ("0bbbbbbbbbbbbbbbbbbbbb", "Redemption & Rage", ["Radical Redemption"], 53.0),
+    ("acbbbbbbbbbbbbbbbbbbbb", "Hello", ["Adele"], 80.0),
+    ("adbbbbbbbbbbbbbbbbbbbb", "Hello", ["Lionel Richie"], 75.0),
+]
+
+
+@pytest.fixture(scope="module")
+def names() -> TitleIndex:
+    base = make_catalog(200)
+    extra = base.head(len(CATALOGUE_OF_NAMES)).copy()
+    extra["track_id"] = [s[0] for s in CATALOGUE_OF_NAMES]
+    extra["name"] = [s[1] for s in CATALOGUE_OF_NAMES]
+    extra["artists"] = [s[2] for s in CATALOGUE_OF_NAMES]
+    extra["popularity"] = [s[3] for s in CATALOGUE_OF_NAMES]
+    return TitleIndex.build(pd.concat([base, extra], ignore_index=True))
+
+
+def track_id_of(index: TitleIndex, row: int) -> str:
+    return index.tracks[row].track_id
+
+
+@pytest.mark.parametrize(
+    ("title", "artist", "expected"),
+    [
+        ("Take Five", "The Dave Brubeck Quartet", "1bbbbbbbbbbbbbbbbbbbbb"),
+        ("Take Five", "Dave Brubeck", "2bbbbbbbbbbbbbbbbbbbbb"),  # the studio take, not the live one
+        ("take five - dave brubeck", None, "2bbbbbbbbbbbbbbbbbbbbb"),
+        ("Für Elise", "Beethoven", "4bbbbbbbbbbbbbbbbbbbbb"),  # the artist picks it out of near titles
+        ("Gangnam Style", "PSY", "6bbbbbbbbbbbbbbbbbbbbb"),
+    ],
+)
+def test_the_artist_given_picks_their_song(
+    names: TitleIndex, title: str, artist: str | None, expected: str
+) -> None:
+    assert track_id_of(names, names.resolve(title, artist)) == expected
+
+
+def test_one_act_under_two_credits_is_one_song_not_a_choice(names: TitleIndex) -> None:
+    row = names.resolve("Take Five")
+    assert track_id_of(names, row) in {"1bbbbbbbbbbbbbbbbbbbbb", "2bbbbbbbbbbbbbbbbbbbbb"}
+
+
+def test_several_songs_always_lists_several_songs(names: TitleIndex) -> None:
+    with pytest.raises(AmbiguousTrack) as info:
+        names.resolve("Hello")
+    listed = {(t.name, t.artist_line) for t in info.value.candidates}
+    assert len(listed) == len(info.value.candidates) >= 2
+
+
+def test_a_title_not_in_the_catalogue_says_so_and_offers_the_closest(names: TitleIndex) -> None:
+    with pytest.raises(TrackNotFound) as info:
+        names.resolve("Redemption Song")
+    message = str(info.value)
+    assert "couldn't find that song in the catalogue" in message and "Several songs match" not in message
+    assert "Closest matches" in message
+    assert {t.name for t in info.value.closest} & {"Redemption", "Revelation Song", "Redemption & Rage"}
+
+
+def test_autocomplete_of_a_track_id_is_that_track(names: TitleIndex) -> None:
+    """A Discord autocomplete pick arrives as the track id: looking it up again names the song."""
+    row = names.row_of_id["6bbbbbbbbbbbbbbbbbbbbb"]
+    assert names.autocomplete("6bbbbbbbbbbbbbbbbbbbbb") == [row]

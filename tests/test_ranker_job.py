@@ -16,7 +16,7 @@ from songrec.models.ranker import RANKER_KIND, HybridRanker, load_ranker
 from songrec.store import Store
 from tests.support import ranker_env
 from training.cli import main as training_main
-from training.ranker_job import RankerJobConfig, Votes, cap_per_user, run_job, split_last
+from training.ranker_job import RankerJobConfig, Votes, cap_per_user, read_votes, run_job, split_last
 
 USERS = ranker_env.TRAINED_USERS
 
@@ -156,3 +156,32 @@ def test_cap_keeps_each_users_newest_votes_and_split_holds_out_the_newest() -> N
     for user in (1, 2):
         mine = kept.users == user
         assert kept.ids[mine & val].min() > kept.ids[mine & train].max()
+
+
+def test_opted_out_listeners_are_left_out_of_the_next_retrain(
+    small_artifact: Path, small_engine: Engine, tmp_path: Path
+) -> None:
+    eng = small_engine
+    db = tmp_path / "privacy.sqlite3"
+    rows = ranker_env.planted_votes(eng, USERS, per_user=40)
+    ranker_env.write_votes(db, rows)
+    users = sorted({r[0] for r in rows})
+    private, off = users[0], users[1]
+    per_user = {u: sum(1 for r in rows if r[0] == u) for u in (private, off)}
+
+    async def opt_out() -> None:
+        store = await Store.open(db)
+        try:
+            await store.set_user_settings(private, {"privacy": "private"})
+            await store.set_user_settings(off, {"privacy": "off"})
+            await store.set_user_settings(users[2], {"privacy": "shared"})  # opted back in: kept
+        finally:
+            await store.close()
+
+    asyncio.run(opt_out())
+    votes = asyncio.run(read_votes(db))
+    assert private not in set(votes.users.tolist()) and off not in set(votes.users.tolist())
+    assert users[2] in set(votes.users.tolist())
+    assert len(votes) == len(rows) - per_user[private] - per_user[off]
+    result = run_job(db, ranker_env.fresh_root(tmp_path, small_artifact), ranker_env.fast_config())
+    assert result.metrics["train_rows"] + result.metrics["val_rows"] == len(votes)

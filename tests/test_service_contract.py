@@ -19,10 +19,12 @@ import pytest
 from songrec.content.engine import Engine
 from songrec.domain import (
     DEFAULT_EXPLORE_RATE,
+    DEFAULT_PRIVACY,
     Filters,
     InvalidInput,
     NothingToRate,
     NotInSession,
+    NotShared,
     SongrecError,
     SpotifyNotSetUp,
     Suggestion,
@@ -260,6 +262,103 @@ async def test_forget_user_removes_their_history_and_nobody_elses(
         await service.like(ALICE, channel_id=CHANNEL)  # what she was shown went too
     assert [h.track for h in await service.history(BOB)] == [catalogue[51]]
     assert await service.forget_user(ALICE) == 0
+
+
+async def test_privacy_says_what_is_stored_and_the_choice_round_trips(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    report = await service.privacy(ALICE)
+    assert report.choice == DEFAULT_PRIVACY == "shared"
+    assert report.stored["likes"] == 0 and report.uses
+    for track in catalogue[60:62]:
+        await service.like(ALICE, track.track_id)
+    await service.dislike(ALICE, catalogue[62].track_id)
+    report = await service.set_privacy(ALICE, "private")
+    assert (report.choice, report.stored["likes"], report.stored["dislikes"]) == ("private", 2, 1)
+    assert any("own suggestions" in use for use in report.uses)
+    assert (await service.privacy(ALICE)).choice == "private"
+    assert (await service.privacy(BOB)).choice == "shared", "one listener's choice is theirs alone"
+    assert (await service.set_privacy(ALICE, "off")).choice == "off"
+    assert (await service.set_privacy(ALICE, "shared")).choice == "shared"
+    for bad in ("everyone", "", None, 1):
+        with pytest.raises(InvalidInput):
+            await service.set_privacy(ALICE, bad)  # type: ignore[arg-type]
+    await service.set_privacy(ALICE, "off")
+    await service.forget_user(ALICE)
+    assert (await service.privacy(ALICE)).choice == "shared", "forget-me forgets the choice too"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR, after checking the signature."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+async def test_a_taste_card_is_a_png_with_the_users_taste_in_words(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    empty = await service.taste_card(ALICE)
+    assert empty.png is None and empty.likes == 0 and "haven't liked anything" in empty.summary
+    for track in catalogue[40:46]:
+        await service.like(ALICE, track.track_id)
+    await service.dislike(ALICE, catalogue[46].track_id)
+    card = await service.taste_card(ALICE, name="alice")
+    assert card.likes == 6 and card.png is not None
+    assert png_size(card.png) == (card.width, card.height) == (1200, 675)
+    assert set(card.top_genres) <= {t.genre for t in catalogue[40:46]}
+    assert set(card.top_artists) <= {a for t in catalogue[40:46] for a in t.artists}
+    assert card.summary.endswith(".") and "6 likes" in card.summary
+    assert (await service.taste_card(ALICE, viewer_id=BOB)).likes == 6, "shared: others may look"
+    await service.set_privacy(ALICE, "private")
+    assert (await service.taste_card(ALICE)).png is not None, "their own card, always"
+    with pytest.raises(NotShared, match="opted out"):
+        await service.taste_card(ALICE, viewer_id=BOB)
+    assert "no taste card" in (await service.taste_card(CAROL, viewer_id=BOB)).summary
+
+
+async def test_compat_says_how_alike_two_listeners_are_and_how_it_measured(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    none = await service.compat(ALICE, BOB)
+    assert (none.method, none.score, none.suggestions) == ("none", 0.0, ()) and "Not enough" in none.summary
+    for track in catalogue[40:42]:
+        await service.like(ALICE, track.track_id)
+    for track in catalogue[50:52]:
+        await service.like(BOB, track.track_id)
+    by_profile = await service.compat(ALICE, BOB)
+    assert by_profile.method == "profiles" and by_profile.overlap == 0 and -1 <= by_profile.score <= 1
+    assert "taste profiles" in by_profile.summary and by_profile.both_like == ()
+    for track in catalogue[60:63]:
+        await service.like(ALICE, track.track_id)
+        await service.like(BOB, track.track_id)
+    by_votes = await service.compat(ALICE, BOB)
+    assert (by_votes.method, by_votes.overlap) == ("votes", 3) and by_votes.score == pytest.approx(1.0)
+    assert "3 songs you both rated" in by_votes.summary
+    assert {t.track_id for t in by_votes.both_like} == {t.track_id for t in catalogue[60:63]}
+    rated = {t.track_id for t in catalogue[40:42] + catalogue[50:52] + catalogue[60:63]}
+    assert len(by_votes.suggestions) == 3 and not {t.track_id for t in by_votes.suggestions} & rated
+    with pytest.raises(InvalidInput):
+        await service.compat(ALICE, ALICE)
+    await service.set_privacy(BOB, "private")
+    with pytest.raises(NotShared):
+        await service.compat(ALICE, BOB)
+
+
+async def test_neighbours_are_listeners_who_share_and_voted_in_this_server(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    for user, guild in ((ALICE, GUILD), (BOB, GUILD), (CAROL, GUILD), (DAVE, 999)):
+        for track in catalogue[70:74]:
+            await service.like(user, track.track_id, guild_id=guild)
+    assert [u for u, _ in await service.neighbours(ALICE)] == [BOB, CAROL, DAVE]
+    assert [u for u, _ in await service.neighbours(ALICE, guild_id=GUILD)] == [BOB, CAROL]
+    assert [u for u, _ in await service.neighbours(ALICE, guild_id=GUILD, limit=1)] == [BOB]
+    await service.set_privacy(BOB, "private")
+    assert [u for u, _ in await service.neighbours(ALICE, guild_id=GUILD)] == [CAROL]
+    await service.set_privacy(ALICE, "off")
+    assert await service.neighbours(ALICE) == []
+    with pytest.raises(InvalidInput):
+        await service.neighbours(CAROL, limit=0)
 
 
 # ---------------------------------------------------------------------- lookups and messages

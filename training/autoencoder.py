@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from songrec.models.autoencoders import Autoencoder
+from songrec.ops.progress import progress_bar
 from songrec.settings import device as default_device
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,9 @@ def _train(
     best = float("inf")
     stale = 0
     started = time.perf_counter()
-    bar = tqdm(range(config.epochs), desc=f"train {type(model).__name__}", unit="epoch", disable=not progress)
+    bar = progress_bar(
+        range(config.epochs), desc=f"train {type(model).__name__}", unit="epoch", enabled=progress
+    )
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x_train), generator=generator).to(device)

@@ -16,7 +16,9 @@ from songrec.content.features import FeatureConfig
 from songrec.content.index import IndexConfig
 from songrec.domain import CatalogError
 from songrec.models.autoencoders import MSD_PRESET, CAEConfig, DeepAEConfig
-from songrec.settings import artifacts_dir
+from songrec.settings import artifacts_dir, get_settings
+from songrec.settings import device as default_device
+from training import run_log
 from training.autoencoder import FAST, PAPER, TrainConfig
 from training.embedding import DEFAULT_JOB, EmbeddingJob, build_embedding_artifact
 from training.metric_learning import MetricConfig
@@ -43,9 +45,9 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-activation", help="deep AE latent activation (default none)")
     parser.add_argument("--l1", type=float, default=0.0, help="deep AE L1 activity regulariser on the latent")
     parser.add_argument("--l2", type=float, default=0.0, help="deep AE L2 activity regulariser on the latent")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
+    parser.add_argument("--epochs", type=int, help="autoencoder epochs (default: the preset's)")
+    parser.add_argument("--batch-size", type=int, help="autoencoder batch size (default: the preset's)")
+    parser.add_argument("--lr", type=float, help="autoencoder learning rate (default: the preset's)")
     parser.add_argument("--artist-components", type=int, default=0, help="artist PCA size (0 = off)")
     parser.add_argument(
         "--text",
@@ -124,6 +126,7 @@ def cmd_embedding(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"catalogue: {len(build.frame):,} tracks ({len(build.issues)} invalid rows skipped)")
+    run_id = run_log.record_start(default_device())
     try:
         result = build_embedding_artifact(
             build.frame,
@@ -135,8 +138,15 @@ def cmd_embedding(args: argparse.Namespace) -> int:
             playlists=args.playlists,
         )
     except TextEmbeddingError as exc:
+        run_log.record_end(run_id, "failed", reason=f"{run_log.EMBEDDING_REASON}: {exc}")
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BaseException as exc:  # recorded, then raised as before (Ctrl-C included)
+        run_log.record_end(run_id, "failed", reason=f"{run_log.EMBEDDING_REASON}: {type(exc).__name__}")
+        raise
+    run_log.record_end(
+        run_id, "succeeded", version=result.version, promoted=not args.no_promote, metrics=result.metrics
+    )
     m = result.metrics
     print(
         f"artifact {result.version}: val MSE {m['best_val_mse']:.5f}, recall@10 {m['recall_at_10']:.3f}, "
@@ -171,39 +181,59 @@ def cmd_search(args: argparse.Namespace) -> int:
     return search_command(args)
 
 
+#: Jobs a person runs and reads: INFO logs only with --verbose (or SONGREC_LOG_LEVEL). The ranker and
+#: the schedule worker keep INFO: their logs are the worker's record.
+QUIET_JOBS = {"embedding", "sweep", "evaluate", "search"}
+#: How each job is spelt on the `songrec` command (`songrec train` runs "embedding").
+SONGREC_NAMES = {"embedding": "train", "ranker": "train ranker", "schedule": "train --schedule"}
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m training", description="songrec training jobs")
+    front = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    front.add_argument("--prog", default="python -m training")
+    front.add_argument("-v", "--verbose", action="store_true")
+    shown, rest = front.parse_known_args(sys.argv[1:] if argv is None else argv)
+    prog = shown.prog
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        spelt = SONGREC_NAMES.get(name, name) if prog == "songrec" else name
+        return sub.add_parser(name, help=help, prog=f"{prog} {spelt}")
+
+    parser = argparse.ArgumentParser(prog=prog, description="songrec training jobs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show INFO logs on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
-    emb = sub.add_parser("embedding", help="train the autoencoder and build the index")
+    emb = add("embedding", "train the autoencoder and build the index")
     add_embedding_options(emb)
     emb.set_defaults(func=cmd_embedding)
-    sweep = sub.add_parser("sweep", help="the paper's Tables 2-5 on the real catalogue")
-    sweep.add_argument("--catalog", type=Path)
-    sweep.add_argument("--out", type=Path, default=Path("reports"))
+    sweep = add("sweep", "the paper's Tables 2-5 on the real catalogue")
+    sweep.add_argument("--catalog", type=Path, help="catalogue file or folder (default: SONGREC_DATA, cache)")
+    sweep.add_argument("--out", type=Path, default=Path("reports"), help="folder for the tables")
     sweep.add_argument("--sample", type=int, default=20000, help="tracks used per run (0 = all)")
-    sweep.add_argument("--epochs", type=int, default=10)
-    sweep.add_argument("--quiet", action="store_true")
+    sweep.add_argument("--epochs", type=int, default=10, help="epochs per run (default 10)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
     sweep.set_defaults(func=cmd_sweep)
     from training.quality_report import add_evaluate_options
     from training.search import add_search_options
 
-    evaluate = sub.add_parser("evaluate", help="embedding quality on real playlists (reports/quality.md)")
+    evaluate = add("evaluate", "embedding quality on real playlists (reports/quality.md)")
     add_evaluate_options(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
-    search = sub.add_parser("search", help="architecture search judged by quality (reports/search.md)")
+    search = add("search", "architecture search judged by quality (reports/search.md)")
     add_search_options(search)
     search.set_defaults(func=cmd_search)
     from training.ranker_job import add_ranker_options, ranker_command
     from training.scheduler import add_schedule_options, schedule_command
 
-    ranker = sub.add_parser("ranker", help="train the like classifier + CF ranker from the feedback store")
+    ranker = add("ranker", "train the like classifier + CF ranker from the feedback store")
     add_ranker_options(ranker)
     ranker.set_defaults(func=ranker_command)
-    schedule = sub.add_parser(
-        "schedule", help="worker: retrain the ranker on an interval and on new feedback"
-    )
+    schedule = add("schedule", "worker: retrain the ranker on an interval and on new feedback")
     add_schedule_options(schedule)
     schedule.set_defaults(func=schedule_command)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(rest)
+    if shown.verbose or args.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+    elif args.command in QUIET_JOBS and get_settings().log_level is None:
+        logging.getLogger().setLevel(logging.WARNING)
     return int(args.func(args))

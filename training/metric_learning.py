@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from songrec.ops.progress import progress_bar
 from songrec.settings import device as default_device
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,9 @@ def train_colisted(
     batch = min(config.batch, len(playlists))
     losses: list[float] = []
     started = time.perf_counter()
-    bar = tqdm(range(config.steps), desc="co-listing encoder", disable=not progress, mininterval=1.0)
+    bar = progress_bar(
+        range(config.steps), desc="co-listing encoder", unit="step", enabled=progress, mininterval=1.0
+    )
     model.train()
     for _ in bar:
         # Distinct playlists per batch: a second pair from the same playlist would be a false negative.

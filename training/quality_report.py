@@ -189,7 +189,7 @@ def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-heldout", "--no-finetune", action="store_true", help="skip the held-out playlists table"
     )
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def evaluate_command(args: argparse.Namespace) -> int:

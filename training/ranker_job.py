@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from songrec import settings as paths
 from songrec.content.artifacts import ArtifactStore
 from songrec.content.engine import Engine
-from songrec.domain import ArtifactError, StoreError
+from songrec.domain import DEFAULT_PRIVACY, PRIVACY_SETTING, ArtifactError, StoreError
 from songrec.models.base import ModelInputError
 from songrec.models.cf import CFConfig, CFModel
 from songrec.models.classifier import ClassifierConfig, LikeClassifier
@@ -54,7 +54,7 @@ FAULT_ENV = "SONGREC_TRAINING_FAULT"
 PRIMARY_METRIC = "val_auc"
 CF_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: EASE weights tried, as multiples of std(factor logits) / std(EASE scores) on the validation votes.
-CF_EASE_RATIOS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+CF_EASE_RATIOS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 class RankerJobError(Exception):
@@ -125,14 +125,20 @@ class Votes:
 
 
 async def read_votes(db_path: str | Path) -> Votes:
-    """Every live vote, streamed read-only (the bot keeps writing meanwhile)."""
+    """Every live vote, streamed read-only (the bot keeps writing meanwhile), but those of listeners who
+    opted out in /privacy ("private" or "off"): the global models serve everyone, so they learn from
+    neither."""
     ids: list[int] = []
     users: list[int] = []
     tracks: list[str] = []
     values: list[int] = []
     store = await open_store(db_path, readonly=True)
     try:
+        choices = await store.users_with_setting(PRIVACY_SETTING)
+        excluded = {uid for uid, choice in choices.items() if choice != DEFAULT_PRIVACY}
         async for vote in store.iter_feedback(batch_size=20000):
+            if vote.user_id in excluded:
+                continue
             ids.append(vote.id)
             users.append(vote.user_id)
             tracks.append(vote.track_id)

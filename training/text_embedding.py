@@ -31,10 +31,10 @@ import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import MinMaxScaler, normalize
-from tqdm.auto import tqdm
 
 from songrec import settings as songrec_config
 from songrec.models.autoencoders import DeepAEConfig, build_autoencoder
+from songrec.ops.progress import progress_bar
 from training.autoencoder import FAST, TrainConfig, TrainResult, encode, train_autoencoder
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class TextFeaturizer:
                 minilm_encode(_sentences(catalog, genres), progress=progress)
             ).astype(np.float32)
         out = []
-        for start in tqdm(range(0, len(catalog), batch), desc="text features", disable=not progress):
+        for start in progress_bar(range(0, len(catalog), batch), desc="text features", enabled=progress):
             docs = _documents(catalog.iloc[start : start + batch], genres, progress=False)
             out.append(self.scaler.transform(self.svd.transform(self._sparse(docs))))  # type: ignore[union-attr]
         return np.concatenate(out).astype(np.float32)
@@ -229,7 +229,7 @@ def _documents(
     rows = zip(catalog["name"].tolist(), catalog["artists"].tolist(), strict=True)
     return [
         track_tokens(n, a, genres)
-        for n, a in tqdm(rows, total=len(catalog), desc="text tokens", disable=not progress, mininterval=1.0)
+        for n, a in progress_bar(rows, total=len(catalog), desc="text tokens", enabled=progress, mininterval=1.0)
     ]
 
 

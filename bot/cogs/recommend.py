@@ -12,7 +12,8 @@ from discord.ext import commands
 
 from bot import embeds, replies
 from bot.cooldowns import shared_cooldown
-from songrec.domain import Filters
+from songrec.domain import Filters, InvalidInput
+from songrec.domain.vocabulary import MAX_SONG_TEXT
 from songrec.spotify.links import is_spotify_id
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("songrec.bot")
 
 AUTOCOMPLETE_TIMEOUT_S = 2.0
-MAX_SONG_TEXT = 500
+#: Suggestions one /recommend may ask for (the service allows more; a channel reads a few at a time).
+MAX_RECOMMEND_COUNT = 10
 RECOMMEND_RATE = (4, 60.0)  # per user: 4 calls a minute
 
 
@@ -51,7 +53,7 @@ class RecommendCog(commands.Cog):
     )
     @app_commands.describe(
         song="A song you like: type to search, or paste a Spotify link (leave empty to use your taste)",
-        count="How many suggestions (1-10)",
+        count=f"How many suggestions (1-{MAX_RECOMMEND_COUNT})",
         max_popularity="Only tracks at most this popular (0-100): find hidden gems",
         explore="How adventurous (0 = safe bets, 1 = surprise me)",
     )
@@ -61,10 +63,12 @@ class RecommendCog(commands.Cog):
         self,
         interaction: discord.Interaction[SongrecBot],
         song: app_commands.Range[str, 1, MAX_SONG_TEXT] | None = None,
-        count: app_commands.Range[int, 1, 10] = 5,
+        count: app_commands.Range[int, 1, MAX_RECOMMEND_COUNT] = 5,
         max_popularity: app_commands.Range[int, 0, 100] | None = None,
         explore: app_commands.Range[float, 0.0, 1.0] | None = None,
     ) -> None:
+        if not 1 <= count <= MAX_RECOMMEND_COUNT:  # a client on an older synced schema can send more
+            raise InvalidInput(f"Ask for between 1 and {MAX_RECOMMEND_COUNT} songs.")
         await replies.defer(interaction, ephemeral=False)
         filters = None
         if max_popularity is not None or explore is not None:

@@ -12,9 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from songrec.domain import CatalogDownloadError, CatalogNotFound
+from songrec.ops.progress import progress_bar
 from songrec.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,7 @@ def _fetch(url: str, out: object, timeout: float) -> None:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc="catalogue download", disable=None) as bar:
+            with progress_bar(total=total, unit="B", unit_scale=True, desc="catalogue download") as bar:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)  # type: ignore[attr-defined]
                     bar.update(len(chunk))

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from songrec.catalog.loaders import hit_predictor_decade, is_csv, load_any, sniff_schema
 from songrec.catalog.schema import (
@@ -36,6 +35,7 @@ from songrec.catalog.schema import (
 )
 from songrec.catalog.validate import RowIssue, fail_if_strict
 from songrec.domain import CatalogError, CatalogNotFound
+from songrec.ops.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def build_from_files(
     """Load each (schema, path), merge them, and hash the result."""
     loaded: list[tuple[str, pd.DataFrame]] = []
     issues: list[RowIssue] = []
-    for schema, path in tqdm(files, desc="catalogue", unit="file", disable=None, leave=False):
+    for schema, path in progress_bar(files, desc="catalogue", unit="file", leave=False):
         source, (frame, found) = load_any(path, strict=strict, schema=schema)
         log.info(
             "catalogue: %-13s %6d tracks, %4d issue(s) from %s", source, len(frame), len(found), path.name

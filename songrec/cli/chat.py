@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import getpass
 import hashlib
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
-from songrec.domain import SongrecError, Suggestion
+from songrec.domain import AmbiguousTrack, InvalidInput, SongrecError, Suggestion, TrackInfo, TrackNotFound
 from songrec.service.api import SongService
 
 log = logging.getLogger(__name__)
@@ -27,13 +29,19 @@ log = logging.getLogger(__name__)
 CHANNEL_SALT = "songrec-chat-channel"
 DEFAULT_COUNT = 5
 HELP = """Commands:
-  /recommend [song] [count]  songs like one you name, or from your taste (count 1-50, default 5)
+  /recommend [song] [count]  songs like one you name, or from your taste (count 1-50, default 5);
+                             after a list of matching songs, /recommend N picks song N of it
   /like [song]               like a song; without one, the last suggestion; a number picks from the list
   /dislike [song]            the same, for songs you don't want
   /why [number]              why a suggestion was picked (default: the last one)
   /import URL                a Spotify playlist's (or album's) songs as seeds, and suggestions from them
   /export [count]            save your recent suggestions (default 20) as a Spotify playlist
   /history                   your recent likes and dislikes
+  /privacy [out|off|in|export|forget-me]  what is stored about you and what for; opt out of helping
+                             others (out) or of all learning (off), opt back in (in), your data as JSON
+  /taste [file.png]          your taste card, written as a PNG (default taste.png), and in words
+  /compat NAME               how alike your taste is to another chat user's (as in --user NAME)
+  /neighbours                the listeners whose taste is closest to yours
   /forget-me                 delete everything songrec knows about you (asks first)
   /help                      this list
   /quit                      leave (Ctrl-D works too)
@@ -69,6 +77,8 @@ class Chat:
     confirm: Callable[[str], Awaitable[str]]
     channel_id: int = 0
     shown: list[Suggestion] = field(default_factory=list)
+    #: The songs an ambiguous or unknown name offered; while on screen, a number picks one of them.
+    choices: list[TrackInfo] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.channel_id:
@@ -97,6 +107,10 @@ class Chat:
             "export": self.export_playlist,
             "history": self.history,
             "forget-me": self.forget_me,
+            "privacy": self.privacy,
+            "taste": self.taste,
+            "compat": self.compat,
+            "neighbours": self.neighbours,
             "help": self.help,
             "quit": self.quit,
             "exit": self.quit,
@@ -107,27 +121,63 @@ class Chat:
             return True
         try:
             return (await handler(rest)) is not False
+        except (AmbiguousTrack, TrackNotFound) as error:
+            if not self._offer(error):
+                self.say(f"Sorry: {error}")
         except SongrecError as error:
             self.say(f"Sorry: {error}")
+            if getattr(error, "operator_hint", ""):  # a terminal's user runs songrec: tell them the fix
+                self.say(f"(for whoever runs songrec: {error.operator_hint})")  # type: ignore[attr-defined]
         except Exception as error:  # never a traceback in the user's face
             log.debug("chat command failed", exc_info=True)
             self.say(f"Something went wrong ({type(error).__name__}); please try again.")
         return True
 
+    def _offer(self, error: AmbiguousTrack | TrackNotFound) -> bool:
+        """A numbered list of the songs the name could mean (or the closest ones); False if none."""
+        options = error.candidates if isinstance(error, AmbiguousTrack) else error.closest
+        if not options:
+            return False
+        if isinstance(error, AmbiguousTrack):
+            self.say(f"Several songs match “{error.query[:80]}”:")
+        else:  # the error's own sentence, without its inline list: the numbered one follows
+            self.say(f"Sorry: {str(error).split(' Closest matches:')[0]} The closest songs:")
+        self.choices = list(options)
+        for n, track in enumerate(self.choices, 1):
+            year = f" ({track.year})" if track.year else ""
+            self.say(f"{n:>2}. {track.name} — {track.artist_line}{year}")
+        self.say("Pick one with /recommend N, /like N or /dislike N (N from this list).")
+        return True
+
+    def _choice(self, rest: str) -> TrackInfo | None:
+        """The song a number picks from the choices on screen; a number outside the list is refused."""
+        if not self.choices or not _number(rest):
+            return None
+        if 1 <= int(rest) <= len(self.choices):
+            return self.choices[int(rest) - 1]
+        raise InvalidInput(f"Give a number from the list on screen (1-{len(self.choices)}).")
+
     async def recommend(self, rest: str) -> None:
+        choice = self._choice(rest)
+        if choice is not None:
+            await self._recommend(choice.track_id, DEFAULT_COUNT, f"{choice.name} by {choice.artist_line}")
+            return
         song, count = rest, DEFAULT_COUNT
         words = rest.split()
         if words and _number(words[-1]) and 1 <= int(words[-1]) <= 50:
             count, song = int(words[-1]), " ".join(words[:-1])
         elif words and _number(words[-1].lstrip("-")) and len(words) == 1:
             count, song = int(words[-1]), ""  # "/recommend 0" or "/recommend 99": let the service explain
+        await self._recommend(song, count, song)
+
+    async def _recommend(self, song: str, count: int, label: str) -> None:
         seeds = [song] if song else None
         suggestions = await self.service.recommend(self.user_id, seeds, k=count, channel_id=self.channel_id)
         if not suggestions:
             self.say("Nothing new to suggest right now; try another song.")
             return
-        self.shown = list(suggestions)
-        head = f"Songs like {song}:" if song else "From your taste:"
+        self.shown, self.choices = list(suggestions), []
+        head = f"Songs like {label}:" if song else "From your taste:"
         self.say(head)
         for n, s in enumerate(suggestions, 1):
             year = f" ({s.track.year})" if s.track.year else ""
@@ -141,9 +191,20 @@ class Chat:
         return None
 
     async def rate(self, rest: str, value: int) -> None:
-        picked = self._picked(rest)
         method = self.service.like if value > 0 else self.service.dislike
-        if picked is not None:
+        choice = self._choice(rest)
+        picked = None if choice is not None else self._picked(rest)
+        if choice is None and picked is None and _number(rest):  # a number is never taken for a title
+            if self.shown:
+                raise InvalidInput(f"Give a number from the last list (1-{len(self.shown)}).")
+            word = "like" if value > 0 else "dislike"
+            raise InvalidInput(
+                f"There is no list on screen to pick number {rest} from. To {word} a song whose title is "
+                f"a number, add its artist, as in /{word} 99 - Toto."
+            )
+        if choice is not None:
+            result = await method(self.user_id, choice.track_id, source="chat", channel_id=self.channel_id)
+        elif picked is not None:
             result = await method(
                 self.user_id, suggestion_id=picked.id, source="chat", channel_id=self.channel_id
             )
@@ -201,8 +262,63 @@ class Chat:
             self.say("Cancelled: nothing was deleted.")
             return
         removed = await self.service.forget_user(self.user_id)
-        self.shown = []
+        self.shown, self.choices = [], []
         self.say(f"Done: I deleted {removed} records and forgot everything about you.")
+
+    async def taste(self, rest: str) -> None:
+        card = await self.service.taste_card(self.user_id)
+        self.say(card.summary)
+        if card.png is not None:
+            target = Path(rest.strip() or "taste.png").expanduser()
+            target.write_bytes(card.png)
+            self.say(f"Your taste card: {target} ({card.width}x{card.height} PNG)")
+
+    async def compat(self, rest: str) -> None:
+        if not rest.strip():
+            self.say("Name someone: /compat NAME (their `songrec chat --user` name or id).")
+            return
+        match = await self.service.compat(self.user_id, user_id_for(rest.strip()))
+        self.say(match.summary)
+        for title, tracks in (("You both like", match.both_like), ("You'd both like", match.suggestions)):
+            if tracks:
+                self.say(f"{title}: " + "; ".join(f"{t.name} — {t.artist_line}" for t in tracks))
+
+    async def neighbours(self, rest: str) -> None:
+        found = await self.service.neighbours(self.user_id)
+        if not found:
+            self.say("Nobody is close to your taste yet: rate a few more songs.")
+        for uid, r in found:
+            self.say(f"  listener {uid}: agreement {r:+.2f}")
+
+    async def privacy(self, rest: str) -> None:
+        """/privacy: show; out (help nobody else), off (learn nothing), in; export; forget-me."""
+        action = rest.strip().lower()
+        if action == "forget-me":
+            await self.forget_me("")
+            return
+        if action == "export":
+            self.say(json.dumps(await self.service.export_user(self.user_id), indent=2, default=str))
+            return
+        choices = {"out": "private", "off": "off", "in": "shared"}
+        if action and action not in choices:
+            self.say(
+                "Try /privacy, /privacy out, /privacy off, /privacy in, /privacy export or /privacy forget-me."
+            )
+            return
+        service = self.service
+        report = (
+            await service.set_privacy(self.user_id, choices[action])
+            if action
+            else await service.privacy(self.user_id)
+        )
+        s = report.stored
+        self.say(
+            f"Stored: {s.get('likes', 0)} likes, {s.get('dislikes', 0)} dislikes, "
+            f"{s.get('suggestions', 0)} suggestions, {s.get('sessions', 0)} sessions. "
+            f"Your choice: {report.choice}."
+        )
+        for use in report.uses:
+            self.say(f"  - {use}")
 
     async def help(self, rest: str) -> None:
         self.say(HELP)

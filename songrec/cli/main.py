@@ -32,6 +32,8 @@ from songrec.settings import artifacts_dir, get_settings
 log = logging.getLogger("songrec")
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_NOT_FOUND, EXIT_NO_MODEL = 0, 1, 2, 3, 4
+EXPORT_SUFFIXES = (".parquet", ".csv")
+MIN_MAP_SAMPLE = 50  # fewer points than t-SNE's perplexity (30) cannot be projected
 
 #: Famous songs the main job recommends from, to show the engine working end to end.
 DEMO_SEEDS = (
@@ -64,6 +66,12 @@ def track_line(rank: int | None, track: TrackInfo) -> str:
 def run_child(module: str, argv: Sequence[str]) -> int:
     """Run `python -m module argv...` with our stdout, so its progress bars show."""
     return subprocess.call([sys.executable, "-m", module, *argv])
+
+
+def run_training(argv: Sequence[str], verbose: bool = False) -> int:
+    """`python -m training argv...`, told to name itself `songrec` in its help and to show INFO logs
+    only with -v."""
+    return run_child("training", ["--prog", "songrec", *(["--verbose"] if verbose else []), *argv])
 
 
 # Commands -----------------------------------------------------------------------------------------
@@ -161,25 +169,45 @@ def cmd_playlist(args: argparse.Namespace) -> int:
 
 
 def cmd_export_embeddings(args: argparse.Namespace) -> int:
+    """Every track's embedding as Parquet, or as CSV when --out ends in .csv."""
     import pandas as pd
 
+    from songrec.cli.outputs import output_file, write_error
+
+    out = output_file(args.out, "--out", default=Path("embeddings.parquet"), suffixes=EXPORT_SUFFIXES)
     engine = load_engine()
     vectors = engine.embeddings
     frame = pd.DataFrame(vectors, columns=[f"e{i}" for i in range(vectors.shape[1])])
     frame.insert(0, "track_id", engine.catalog["track_id"].astype(str).to_numpy())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(args.out, index=False)
+    try:
+        if out.suffix.lower() == ".csv":
+            frame.to_csv(out, index=False)
+        else:
+            frame.to_parquet(out, index=False)
+    except OSError as exc:
+        raise write_error(out, "--out", exc) from exc
+    kind = "CSV" if out.suffix.lower() == ".csv" else "Parquet"
     print(
-        f"wrote {len(frame):,} embeddings ({vectors.shape[1]} dims, version {engine.version}) to {args.out}"
+        f"wrote {len(frame):,} embeddings ({vectors.shape[1]} dims, version {engine.version}) "
+        f"as {kind} to {out}"
     )
     return EXIT_OK
 
 
 def cmd_map(args: argparse.Namespace) -> int:
+    from songrec.cli.outputs import output_file, write_error
     from songrec.content.plots import embedding_map
+    from songrec.settings import home
 
+    if args.sample < MIN_MAP_SAMPLE:
+        raise InvalidInput(f"--sample must be at least {MIN_MAP_SAMPLE} (how many tracks to draw).")
+    default = home() / "reports" / "embedding_map.png"
+    out = output_file(args.out, "--out", default=default, suffixes=(".png",))
     engine = load_engine()
-    path = embedding_map(engine, args.out, sample=args.sample, method=args.method)
+    try:
+        path = embedding_map(engine, out, sample=args.sample, method=args.method)
+    except OSError as exc:
+        raise write_error(out, "--out", exc) from exc
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -223,33 +251,34 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace, extra: list[str]) -> int:
     """`songrec train [embedding options]`, `songrec train ranker|--ranker [...]` (the learning loop's
     ranker), `songrec train --schedule [...]` (the retraining worker)."""
+    verbose = bool(getattr(args, "verbose", False))
     if extra[:1] == ["ranker"] or "--ranker" in extra:
         rest = [a for a in (extra[1:] if extra[:1] == ["ranker"] else extra) if a != "--ranker"]
-        return run_child("training", ["ranker", *rest])
+        return run_training(["ranker", *rest], verbose)
     if extra[:1] == ["schedule"] or "--schedule" in extra:
         rest = [a for a in (extra[1:] if extra[:1] == ["schedule"] else extra) if a != "--schedule"]
-        return run_child("training", ["schedule", *rest])
-    return run_child("training", ["embedding", *extra])
+        return run_training(["schedule", *rest], verbose)
+    return run_training(["embedding", *extra], verbose)
 
 
 def cmd_sweep(args: argparse.Namespace, extra: list[str]) -> int:
-    return run_child("training", ["sweep", *extra])
+    return run_training(["sweep", *extra], bool(getattr(args, "verbose", False)))
 
 
 def ensure_model(retrain: bool = False) -> int:
     """Train the default model when there is none yet (a fresh install or an empty volume)."""
     if ArtifactStore(artifacts_dir(), "embedding").current_version() is None or retrain:
         print("No trained model yet: building the catalogue, training the autoencoder and the index...")
-        return run_child("training", ["embedding"])
+        return run_training(["embedding"])
     return EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace, extra: list[str]) -> int:
-    return run_child("training", ["evaluate", *extra])
+    return run_training(["evaluate", *extra], bool(getattr(args, "verbose", False)))
 
 
 def cmd_search(args: argparse.Namespace, extra: list[str]) -> int:
-    return run_child("training", ["search", *extra])
+    return run_training(["search", *extra], bool(getattr(args, "verbose", False)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -293,6 +322,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return chat_main(args.user)
 
 
+def cmd_taste(args: argparse.Namespace) -> int:
+    from songrec.cli.taste import run
+
+    return run(args.user, Path(args.out), sys.stdout)
+
+
 def cmd_spotify_login(args: argparse.Namespace) -> int:
     from songrec.spotify.login import spotify_login_main
 
@@ -326,11 +361,11 @@ Handler = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="songrec", description="Music suggestions from a real catalogue.")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="the main job: train if needed, show suggestions, serve if DISCORD_TOKEN")
-    p.add_argument("--retrain", action="store_true")
+    p.add_argument("--retrain", action="store_true", help="train a new model even if one exists")
     p.set_defaults(func=cmd_demo)
 
     sub.add_parser(
@@ -354,22 +389,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("playlist", help="a diverse playlist from one seed")
     p.add_argument("--seed", required=True, help='"Title,Artist", a link or a title')
-    p.add_argument("--length", type=int, default=20)
-    p.add_argument("--max-popularity", type=float)
+    p.add_argument("--length", type=int, default=20, help="how many songs (1-200, default 20)")
+    p.add_argument("--max-popularity", type=float, help="only tracks at most this popular (0-100)")
     p.set_defaults(func=cmd_playlist)
 
-    p = sub.add_parser("export-embeddings", help="write every track's embedding to parquet")
-    p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("export-embeddings", help="write every track's embedding to Parquet or CSV")
+    p.add_argument(
+        "--out", required=True, help="file to write: .parquet, or .csv for CSV (a name without one: .parquet)"
+    )
     p.set_defaults(func=cmd_export_embeddings)
 
     p = sub.add_parser("map", help="2-D picture of the embedding space, coloured by genre (PNG)")
-    p.add_argument("--out", type=Path, default=Path("reports/embedding_map.png"))
-    p.add_argument("--sample", type=int, default=15000)
-    p.add_argument("--method", choices=["pca", "tsne"], default="pca")
+    p.add_argument(
+        "--out", help="PNG file or folder to write (default: reports/embedding_map.png under SONGREC_HOME)"
+    )
+    p.add_argument("--sample", type=int, default=15000, help="tracks to draw (default 15000)")
+    p.add_argument("--method", choices=["pca", "tsne"], default="pca", help="2-D projection (default pca)")
     p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("catalog", help="build and validate the catalogue, list invalid rows")
-    p.add_argument("--catalog", type=Path)
+    p.add_argument("--catalog", type=Path, help="catalogue file or folder (default: SONGREC_DATA, cache)")
     p.add_argument("--strict", action="store_true", help="fail on any invalid row")
     p.add_argument("--show", type=int, default=20, help="invalid rows to list")
     p.set_defaults(func=cmd_catalog)
@@ -380,6 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="the bot's commands in this terminal (no Discord needed)")
     p.add_argument("--user", help="your name or id (default: your OS user name); same name, same history")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("taste", help="a listener's taste card as a PNG (what /taste posts)")
+    p.add_argument("--user", help="your name or id, as in `songrec chat --user` (default: your OS user)")
+    p.add_argument("--out", default="taste.png", help="where to write the PNG (default taste.png)")
+    p.set_defaults(func=cmd_taste)
 
     p = sub.add_parser("spotify-login", help="authorize songrec to create playlists in your Spotify account")
     p.set_defaults(func=cmd_spotify_login)
@@ -420,8 +464,10 @@ PASSTHROUGH: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in PASSTHROUGH:
-        return PASSTHROUGH[argv[0]](argparse.Namespace(), argv[1:])
+    verbose = argv[:1] in (["-v"], ["--verbose"])
+    rest = argv[1:] if verbose else argv
+    if rest and rest[0] in PASSTHROUGH:
+        return PASSTHROUGH[rest[0]](argparse.Namespace(verbose=verbose), rest[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:  # inside: a bad variable (SettingsError) is one line, not a traceback
@@ -434,7 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NOT_FOUND
     except SongrecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = getattr(exc, "operator_hint", "")  # this terminal's user runs songrec: tell them the fix
+        print(f"error: {exc}" + (f" (for whoever runs songrec: {hint})" if hint else ""), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130

@@ -91,9 +91,9 @@ class Engine:
 
     def __post_init__(self) -> None:
         if not self.key_list:
-            object.__setattr__(self, "key_list", tuple(str(k) for k in self.keys))
+            object.__setattr__(self, "key_list", tuple(str(k) for k in self.keys.tolist()))
         if not self.artist_list:
-            object.__setattr__(self, "artist_list", tuple(str(a) for a in self.first_artist))
+            object.__setattr__(self, "artist_list", tuple(str(a) for a in self.first_artist.tolist()))
 
     @classmethod
     def load(cls, root: Path | None = None) -> Engine:

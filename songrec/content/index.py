@@ -13,7 +13,8 @@ from pathlib import Path
 
 import hnswlib
 import numpy as np
-from tqdm.auto import tqdm
+
+from songrec.ops.progress import progress_bar
 
 #: Below this share of allowed items a filtered graph walk wastes work: scan the subset instead.
 EXACT_SUBSET_SHARE = 0.02
@@ -89,7 +90,7 @@ class TrackIndex:
             random_seed=config.seed,
         )
         step = 10_000
-        for start in tqdm(range(0, len(vectors), step), desc="index", unit="10k", disable=not progress):
+        for start in progress_bar(range(0, len(vectors), step), desc="index", unit="10k", enabled=progress):
             chunk = vectors[start : start + step]
             index.add_items(chunk, np.arange(start, start + len(chunk)))
         return cls(index, vectors, config)
@@ -113,7 +114,7 @@ class TrackIndex:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if k <= 0:
             return [Neighbours(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in vectors]
-        n_allowed = self.size if allowed is None else int(allowed.sum())
+        n_allowed = self.size if allowed is None else int(np.count_nonzero(allowed))
         k = min(k, n_allowed)
         if k == 0:
             return [Neighbours(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in vectors]
@@ -122,7 +123,9 @@ class TrackIndex:
         if allowed is None:
             labels, dists = self._index.knn_query(vectors, k=k, num_threads=threads)
             return [Neighbours(lab.astype(np.int64), d) for lab, d in zip(labels, dists, strict=True)]
-        keep: Callable[[int], bool] = lambda label: bool(allowed[label])  # noqa: E731
+        # bytes.__getitem__ answers 0/1 in C: the same filter as `bool(allowed[label])` without a Python
+        # frame and a numpy scalar per visited node (~15% of a filtered query).
+        keep: Callable[[int], int] = np.ascontiguousarray(allowed, dtype=bool).tobytes().__getitem__
         # Asking for more than k widens the beam (hnswlib searches with max(ef, k)) without
         # touching the shared ef setting that concurrent queries rely on.
         wide = int(min(n_allowed, max(k, min(MAX_WIDE, k * self.size // max(n_allowed, 1)))))

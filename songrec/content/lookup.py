@@ -18,13 +18,19 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from songrec.content.artist_match import artist_matches, names_exactly, same_act
 from songrec.content.packed import StringColumn
 from songrec.content.songkey import DECORATION as _DECORATION
 from songrec.content.songkey import normalise
 from songrec.domain import AmbiguousTrack, InvalidInput, MalformedSpotifyLink, TrackInfo, TrackNotFound
+from songrec.domain.vocabulary import MAX_SONG_TEXT
 from songrec.spotify.links import SpotifyRef, is_spotify_id, parse_spotify_ref
 
-MAX_QUERY_CHARS = 300
+MAX_QUERY_CHARS = MAX_SONG_TEXT
+#: A fuzzy match this good (0-100) is the title typed, with a typo; below it, a near miss to offer.
+SAME_TITLE_SCORE = 88.0
+#: With the artist given, their track whose title scores this much (0-100) is the one meant.
+ARTIST_TITLE_SCORE = 70.0
 #: Popularity points by which one artist's version must lead to be picked without asking.
 DOMINANT_MARGIN = 15.0
 
@@ -254,6 +260,8 @@ class TitleIndex:
 
     def autocomplete(self, text: str, limit: int = 25) -> list[int]:
         text = text[:MAX_QUERY_CHARS]
+        if is_spotify_id(text.strip()) and text.strip() in self.row_of_id:  # a picked choice's value
+            return [self.row_of_id[text.strip()]]
         rows = self.prefix_search(text, limit)
         if len(rows) < limit and len(normalise(text)) >= 3:
             quick = process.extract(
@@ -324,19 +332,41 @@ class TitleIndex:
         ]
         exact = exact or [r for r in self.prefix_search(nbase, limit=500) if self.base_titles[r] == nbase]
         if nartist:
-            exact = [r for r in exact if fuzz.token_set_ratio(nartist, self.artists[r]) >= 85]
+            exact = self._by_artist(exact, nartist)
         if exact:
             return self._pick(raw, exact)
         scored = self._scored(ntitle, nartist)
         if not scored:
             raise TrackNotFound(raw, [])
+        if nartist:  # the artist given has a track close to that title: theirs is the one meant
+            titled = {r: t for r, t in self._title_scores(ntitle) if t >= ARTIST_TITLE_SCORE}
+            theirs = self._by_artist([r for r, _ in scored if r in titled], nartist)
+            if theirs:
+                top = max(titled[r] for r in theirs)
+                return self._pick(raw, [r for r in theirs if titled[r] >= top - 5])
         best_row, best = scored[0]
         runner_up = next((s for r, s in scored[1:] if self._key(r) != self._key(best_row)), 0.0)
         if best >= 90 and best - runner_up >= 4:
             return self._pick(raw, [r for r, s in scored if s >= best - 0.01])
-        if best >= 80:
-            raise AmbiguousTrack(raw, self._infos(self._distinct([r for r, _ in scored])[:8]))
+        close = [r for r, s in scored if s >= SAME_TITLE_SCORE]  # the title typed with a typo
+        if close:
+            return self._pick(raw, self._distinct(close))
         raise TrackNotFound(raw, self._infos(self._distinct([r for r, _ in scored])[:5]))
+
+    def _by_artist(self, rows: list[int], nartist: str) -> list[int]:
+        """The rows credited to the artist typed; only those naming them word for word when some do
+        ("Dave Brubeck" is not "The Dave Brubeck Quartet", though both match it)."""
+        matching = [r for r in rows if artist_matches(nartist, self.artists[r])]
+        exact = [
+            r
+            for r in matching
+            if names_exactly(nartist, self.artists[r], [normalise(a) for a in self.tracks[r].artists])
+        ]
+        return exact or matching
+
+    def _title_scores(self, ntitle: str) -> list[tuple[int, float]]:
+        """Title-only scores (0-100) of the rows _scored draws from, on the same scale."""
+        return self._scored(ntitle, "")
 
     def _scored(self, ntitle: str, nartist: str) -> list[tuple[int, float]]:
         # Plain edit distance first (typos). WRatio's partial matching only when that finds
@@ -382,11 +412,15 @@ class TitleIndex:
         Different artists are different songs; when one is clearly the famous one (DOMINANT_MARGIN
         popularity points ahead of every other) it is what people mean, else we ask.
         """
-        ordered = sorted(rows, key=lambda r: -self.popularity[r])
+        # Most popular first; at equal popularity the original before a remaster or a live take.
+        ordered = sorted(rows, key=lambda r: (-self.popularity[r], self.titles[r] != self.base_titles[r]))
         by_artist: dict[str, int] = {}
         for row in ordered:
             by_artist.setdefault(self.artists[row], row)
-        leaders = list(by_artist.values())
+        leaders: list[int] = []
+        for row in by_artist.values():  # one act under two credits is one song, not a choice
+            if not any(same_act(self.artists[row], self.artists[kept]) for kept in leaders):
+                leaders.append(row)
         if len(leaders) > 1 and self.popularity[leaders[0]] - self.popularity[leaders[1]] < DOMINANT_MARGIN:
             raise AmbiguousTrack(raw, self._infos(leaders[:8]))
         return leaders[0]

@@ -13,6 +13,7 @@
     │   ├── NothingToRate               /like with no song and nothing suggested here yet
     │   ├── NotInSession                no group session in this channel, or not a member
     │   ├── NotInVoice                  a voice-linked session asked for outside a voice channel
+    │   ├── NotShared                   a listener opted out of being shown to or compared with others
     │   ├── ServiceUnavailable          database busy, models not loaded: try again shortly
     │   │   └── MetricsUnavailable      metrics asked for but cannot be served
     │   ├── BotConfigError              the bot cannot start as configured
@@ -70,6 +71,7 @@ __all__ = [
     "NotInCatalogueYet",
     "NotInSession",
     "NotInVoice",
+    "NotShared",
     "NothingToRate",
     "PlaylistUnavailable",
     "ServiceUnavailable",
@@ -181,6 +183,10 @@ class NotInVoice(SongrecError):
         super().__init__("Join a voice channel first, or start the session without `voice`.")
 
 
+class NotShared(SongrecError):
+    """Someone else's taste card, or a match with them, asked for after they opted out (/privacy)."""
+
+
 class ServiceUnavailable(SongrecError):
     """The database is busy or the models are not loaded; try again shortly."""
 
@@ -198,7 +204,14 @@ class SettingsError(SongrecError, ValueError):
 
 
 class SpotifyProblem(SongrecError):
-    """Spotify could not do what was asked (refused, rate limited, unreachable); the message says why."""
+    """Spotify could not do what was asked (refused, rate limited, unreachable); the message says why.
+
+    `str()` is for anyone using songrec and never names the operator's settings; `operator_hint` says
+    what whoever runs it must change (the CLI prints it, the bot logs it)."""
+
+    def __init__(self, message: str = "", operator_hint: str = "") -> None:
+        super().__init__(message)
+        self.operator_hint = operator_hint
 
 
 class SpotifyNotSetUp(SpotifyProblem, InvalidInput):

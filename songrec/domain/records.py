@@ -223,6 +223,47 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class TasteCard:
+    """/taste: a listener's taste as a picture and in words; `png` is None when they like nothing yet."""
+
+    user_id: int
+    likes: int
+    top_genres: tuple[str, ...]
+    decades: tuple[str, ...]
+    top_artists: tuple[str, ...]
+    summary: str  # one line in words (or, with no likes, what to do to get a card)
+    png: bytes | None = field(default=None, repr=False)
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TasteMatch:
+    """/compat: how alike two listeners' tastes are, and how that was measured."""
+
+    user_id: int
+    other_id: int
+    #: "votes": Pearson over co-rated tracks; "profiles": cosine of the mean embeddings of their likes;
+    #: "none": one of them likes nothing yet (score 0).
+    method: str
+    score: float  # -1 .. 1
+    overlap: int  # tracks both rated
+    both_like: tuple[TrackInfo, ...]
+    suggestions: tuple[TrackInfo, ...]  # songs both would like: the group blend for the two of them
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyReport:
+    """What songrec stores about a listener, what it is used for, and their choice (/privacy)."""
+
+    user_id: int
+    choice: str  # a PrivacyChoice
+    stored: dict[str, int]  # what is kept: likes, dislikes, suggestions, sessions
+    uses: tuple[str, ...]  # what it is used for, in words, under this choice
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryItem:
     track: TrackInfo
     value: int  # +1 / -1

@@ -2,12 +2,12 @@
 
 Two families behind one interface (fit / predict_proba / save / load):
 
-- "boosted" (the default): shared gradient-boosted trees over min-max scaled sonic features and the
-  artist taste signal, plus a ridge logistic residual per user on the sonic features
-  (songrec/models/like_trees.py). Best of its table on McIntire and on a second listener data set
-  (reports/classifier.md), and fast at a million votes.
-- "dense" (the DENSE preset): the seed's dense network after the Spotify deep-learning paper, a learned
-  user embedding and a per-user linear term (songrec/models/like_net.py).
+- "dense" (the default, DENSE): the seed's dense network after the Spotify deep-learning paper, a
+  learned user embedding and a per-user linear term (songrec/models/like_net.py).
+- "boosted" (BOOSTED, opt-in): shared gradient-boosted trees over min-max scaled sonic features, the
+  artist taste signal and personal features (each user's out-of-fold ridge logistic logit and vote
+  count; songrec/models/like_trees.py). Ahead on one-listener tables (bench/classifier.py) but, as
+  written, slower and weaker than the dense net at a million votes / 10k users, so not yet the default.
 
 Index 0 is the reserved "global" user. A share of training rows (global_drop) is shown with the
 population's artist features, so the shared part learns to serve users it has never seen.
@@ -48,6 +48,7 @@ from songrec.models.like_trees import (
 from songrec.models.taste import N_ARTIST_FEATURES, ArtistStats, artist_features, oof_artist_features
 
 __all__ = [
+    "BOOSTED",
     "DENSE",
     "GLOBAL_USER",
     "N_ARTIST_FEATURES",
@@ -64,7 +65,7 @@ FAMILIES = ("boosted", "dense")
 
 @dataclass
 class ClassifierConfig:
-    family: str = "boosted"
+    family: str = "dense"
     #: The dense network's settings (family "dense").
     hidden: tuple[int, ...] = (64, 32)
     user_dim: int = 8
@@ -113,8 +114,9 @@ def _tensors(state: dict[str, object]) -> dict[str, object]:
     return {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
 
 
-#: The seed's dense network, kept as a preset (and as a row of bench/classifier.py).
+#: The seed's dense network (the default), and the boosted family: both rows of bench/classifier.py.
 DENSE = ClassifierConfig(family="dense")
+BOOSTED = ClassifierConfig(family="boosted")
 
 
 class LikeClassifier:

@@ -17,11 +17,14 @@ from songrec.domain import (
     HistoryItem,
     ImportedSeeds,
     PlaylistExport,
+    PrivacyReport,
     Profile,
     SessionInfo,
     SessionStrategy,
     SessionSummary,
     Suggestion,
+    TasteCard,
+    TasteMatch,
     TrackInfo,
 )
 
@@ -101,6 +104,31 @@ class SongService(Protocol):
         """Deletes every row of that user; returns how many rows went."""
 
     async def export_user(self, user_id: int) -> dict[str, Any]: ...
+
+    async def privacy(self, user_id: int) -> PrivacyReport:
+        """What is stored about the user, what it is used for, and their choice (/privacy)."""
+
+    async def set_privacy(self, user_id: int, choice: str) -> PrivacyReport:
+        """ "shared", "private" (only their own suggestions) or "off" (learned from by nothing); applies at
+        once to listeners-like-you and at the next retrain to the global models. InvalidInput otherwise."""
+
+    async def taste_card(
+        self, user_id: int, *, viewer_id: int | None = None, name: str | None = None
+    ) -> TasteCard:
+        """The user's taste card (a 1200x675 PNG, their top genres, decades, artists and a summary line),
+        asked for by `viewer_id` (default: themself), titled with `name`. No likes: png None, words why.
+        NotShared when someone else asks and the user opted out in /privacy."""
+
+    async def compat(self, user_id: int, other_id: int) -> TasteMatch:
+        """How alike two listeners are (Pearson over co-rated tracks when enough, else their taste
+        profiles; `method` says which), songs both like, three both would like. NotShared when the other
+        opted out; InvalidInput for oneself."""
+
+    async def neighbours(
+        self, user_id: int, *, guild_id: int | None = None, limit: int = 5
+    ) -> list[tuple[int, float]]:
+        """The listeners whose votes correlate most with the user's (user id, Pearson r), only those who
+        share their taste, and (with guild_id) who voted in that server."""
 
     async def autocomplete(self, text: str, limit: int = 25) -> list[TrackInfo]:
         """Catalogue titles matching what the user is typing (fast: called on every keystroke)."""

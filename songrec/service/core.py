@@ -8,8 +8,8 @@ nothing is lost or doubled.
 
 Collaborators, each handed what it needs (no mixins): seeds.SeedResolver (what a seed stands for),
 sessions.Sessions (group sessions), spotify_ops.SpotifyOps (Spotify), suggestions.SuggestionLog
-(recording and reading suggestions), guilds.GuildSettingsBook (server settings); checks and tracks are
-the small helpers they share.
+(recording and reading suggestions), guilds.GuildSettingsBook (server settings), user_data.UserData (a
+listener's own data and privacy choice); checks and tracks are the small helpers they share.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -28,8 +26,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 
 from songrec import settings as paths
-from songrec.catalog.schema import NUMERIC_FEATURES
-from songrec.content.engine import DESCRIBED, Engine
+from songrec.content.engine import Engine
 from songrec.coordination import Coordination, LocalCoordination
 from songrec.domain import (
     ArtifactError,
@@ -43,17 +40,21 @@ from songrec.domain import (
     NotFound,
     NothingToRate,
     PlaylistExport,
+    PrivacyReport,
     Profile,
     ServiceUnavailable,
     SessionInfo,
     SessionStrategy,
     SessionSummary,
     Suggestion,
+    TasteCard,
+    TasteMatch,
     TrackInfo,
 )
 from songrec.ops.metrics import metrics
 from songrec.service import checks
 from songrec.service.api import LearningControl
+from songrec.service.compat import TasteMatcher
 from songrec.service.config import ServiceConfig
 from songrec.service.errors import db_errors
 from songrec.service.guilds import GuildSettingsBook
@@ -67,7 +68,9 @@ from songrec.service.sessions import Sessions
 from songrec.service.similar_users import RatingsCache
 from songrec.service.spotify_ops import SpotifyOps
 from songrec.service.suggestions import GONE, SuggestionLog
+from songrec.service.taste_cards import TasteCards
 from songrec.service.tracks import rows_of, track_info
+from songrec.service.user_data import UserData
 from songrec.store import StoreBackend, open_store
 
 if TYPE_CHECKING:
@@ -75,7 +78,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_HISTORY = 100
 #: Incremental ratings refreshes cannot see an undo or a forget made by another process (no newer row):
 #: a full reload this often catches those up.
 RATINGS_FULL_REFRESH_S = 600.0
@@ -127,6 +129,9 @@ class Service:
         self.last_ratings_refresh_s = 0.0
         self._rng = random.Random(config.seed)
         self.guilds = GuildSettingsBook(store, config)
+        self.user_data = UserData(store, self._serving, self._cpu, self._ratings, config)
+        self.cards = TasteCards(store, self._serving, self._cpu, self.user_data)
+        self.matches = TasteMatcher(store, self._serving, self._cpu, self._ratings, self.user_data, config)
         self.suggestions = SuggestionLog(store, self._serving)
         self.spotify = SpotifyOps(store, self._serving, self._cpu, spotify)
         self.seeds = SeedResolver(config, self._cpu, self.spotify)
@@ -274,10 +279,10 @@ class Service:
     ) -> list[Suggestion]:
         cfg = self.config
         with db_errors():
-            votes = await self._store.feedback_for_user(uid)
-            recent = await self._store.recent_suggested_tracks(
+            votes, recent = await self._store.feedback_and_recent(
                 uid, since_seconds=cfg.recent_window_s, limit=cfg.recent_limit
             )
+        votes = votes if self.user_data.learns_from(uid) else []  # /privacy off: steer nothing
         liked = rows_of(engine, [v.track_id for v in votes if v.value > 0])
         disliked = rows_of(engine, [v.track_id for v in votes if v.value < 0])
         rate = await self._explore_rate(filters, guild_id)
@@ -481,68 +486,35 @@ class Service:
     # ------------------------------------------------------------------ the user's data
 
     async def history(self, user_id: int, limit: int = 20) -> list[HistoryItem]:
-        uid = checks.user(user_id)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_HISTORY:
-            raise InvalidInput(f"History shows between 1 and {MAX_HISTORY} entries.")
-        with db_errors():
-            votes = await self._store.feedback_for_user(uid)
-        engine = self._serving.engine
-        return [
-            HistoryItem(
-                track=track_info(engine, v.track_id),
-                value=v.value,
-                source=v.source,
-                created_at=datetime.fromtimestamp(v.created_at, UTC).isoformat(timespec="seconds"),
-            )
-            for v in sorted(votes, key=lambda v: (v.created_at, v.id), reverse=True)[:limit]
-        ]
+        return await self.user_data.history(user_id, limit)
 
     async def profile(self, user_id: int) -> Profile:
-        uid = checks.user(user_id)
-        with db_errors():
-            votes = await self._store.feedback_for_user(uid)
-        engine = self._serving.engine
-        liked = list(rows_of(engine, [v.track_id for v in votes if v.value > 0]))
-        infos = [engine.info(r) for r in liked]
-        artists = Counter(a for t in infos for a in t.artists)
-        genres = Counter(t.genre for t in infos if t.genre)
-        decades = Counter(f"{t.year // 10 * 10}s" for t in infos if t.year)
-        summary: dict[str, float] = {}
-        if liked:
-            means = engine.scaled[liked].mean(axis=0)
-            names = list(NUMERIC_FEATURES)
-            summary = {f: round(float(means[names.index(f)]), 4) for f in DESCRIBED}
-        neighbours = await self._cpu.run(
-            partial(
-                self._ratings.neighbours,
-                uid,
-                min_overlap=self.config.similar_min_overlap,
-                min_correlation=self.config.similar_min_correlation,
-                limit=5,
-            )
-        )
-        return Profile(
-            user_id=uid,
-            likes=sum(1 for v in votes if v.value > 0),
-            dislikes=sum(1 for v in votes if v.value < 0),
-            top_artists=tuple(a for a, _ in artists.most_common(5)),
-            top_genres=tuple(g for g, _ in genres.most_common(5)),
-            decades=tuple(d for d, _ in decades.most_common(5)),
-            feature_summary=summary,
-            similar_users=tuple(n.user_id for n in neighbours),
-        )
+        return await self.user_data.profile(user_id)
 
     async def forget_user(self, user_id: int) -> int:
-        uid = checks.user(user_id)
-        with db_errors():
-            counts = await self._store.forget_user(uid)
-        self._ratings.forget(uid)
-        return sum(n for table, n in counts.items() if table != "sessions")  # sessions are only unlinked
+        return await self.user_data.forget_user(user_id)
 
     async def export_user(self, user_id: int) -> dict[str, Any]:
-        uid = checks.user(user_id)
-        with db_errors():
-            return await self._store.export_user(uid)
+        return await self.user_data.export_user(user_id)
+
+    async def privacy(self, user_id: int) -> PrivacyReport:
+        return await self.user_data.privacy(user_id)
+
+    async def set_privacy(self, user_id: int, choice: str) -> PrivacyReport:
+        return await self.user_data.set_privacy(user_id, choice)
+
+    async def taste_card(
+        self, user_id: int, *, viewer_id: int | None = None, name: str | None = None
+    ) -> TasteCard:
+        return await self.cards.taste_card(user_id, viewer_id=viewer_id, name=name)
+
+    async def compat(self, user_id: int, other_id: int) -> TasteMatch:
+        return await self.matches.compat(user_id, other_id)
+
+    async def neighbours(
+        self, user_id: int, *, guild_id: int | None = None, limit: int = 5
+    ) -> list[tuple[int, float]]:
+        return await self.matches.neighbours(user_id, guild_id=guild_id, limit=limit)
 
     async def autocomplete(self, text: str, limit: int = 25) -> list[TrackInfo]:
         if not isinstance(text, str):
@@ -579,6 +551,7 @@ class Service:
         try:
             with db_errors():
                 if full:
+                    await self.user_data.load_privacy()  # another process may have changed someone's
                     last = await self._store.last_feedback_id()
                     votes = [
                         (v.user_id, v.track_id, v.value)

@@ -64,6 +64,9 @@ class RatingsCache:
         self.loaded_at = 0.0
         #: The newest feedback id folded in from the database: the next incremental refresh starts after it.
         self.last_id = 0
+        #: Listeners who opted out (/privacy): never anyone's neighbour; "off" ones get none either.
+        self._hidden: set[int] = set()
+        self._unlearned: set[int] = set()
 
     # -- updates (event loop) ---------------------------------------------------------------
 
@@ -161,10 +164,29 @@ class RatingsCache:
                 if not raters:
                     del self._by_track[track]
 
+    def set_privacy(self, user_id: int, choice: str) -> None:
+        """Apply a /privacy choice at once: "private" hides the user from others, "off" also from themself."""
+        with self._lock:
+            self._hidden.discard(user_id)
+            self._unlearned.discard(user_id)
+            if choice in ("private", "off"):
+                self._hidden.add(user_id)
+            if choice == "off":
+                self._unlearned.add(user_id)
+
+    def replace_privacy(self, choices: dict[int, str]) -> None:
+        """Every stored opt-out at once (start-up and full refreshes: another process may have changed one)."""
+        hidden = {u for u, c in choices.items() if c in ("private", "off")}
+        unlearned = {u for u, c in choices.items() if c == "off"}
+        with self._lock:
+            self._hidden, self._unlearned = hidden, unlearned
+
     # -- queries (any thread) ----------------------------------------------------------------
 
     def ratings_of(self, user_id: int) -> dict[str, int]:
         with self._lock:
+            if user_id in self._unlearned:  # opted out of all learning: no model folds them in
+                return {}
             return dict(self._by_user.get(user_id, {}))
 
     def neighbours(
@@ -173,7 +195,7 @@ class RatingsCache:
         """Users whose votes correlate with this user's over at least `min_overlap` shared tracks."""
         with self._lock:
             mine = self._by_user.get(user_id, {})
-            if len(mine) < min_overlap:
+            if len(mine) < min_overlap or user_id in self._unlearned:
                 return []
             counts: Counter[int] = Counter()
             for track in mine:
@@ -183,6 +205,8 @@ class RatingsCache:
                 else:
                     counts.update(raters.keys())  # keys: a mapping would add its values
             counts.pop(user_id, None)
+            for hidden in self._hidden.intersection(counts):
+                del counts[hidden]
             found = []
             for other, overlap in counts.items():
                 if overlap < min_overlap:

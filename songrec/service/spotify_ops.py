@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -61,13 +62,26 @@ MAX_EXPORT = 500
 ARTIST_SEEDS = 5
 
 LOOKUP_HELP = (
-    "Spotify look-ups aren't set up here (the operator sets SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET), "
-    "so I can only use songs from my catalogue: paste a track link or type a song name."
+    "Spotify look-ups aren't set up here, so I can only use songs from my catalogue: paste a track link "
+    "or type a song name."
 )
-EXPORT_HELP = (
-    "Spotify export isn't set up: the operator runs `songrec spotify-login` with SPOTIFY_CLIENT_ID and "
-    "SPOTIFY_CLIENT_SECRET set."
+LOOKUP_HINT = "set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET to look up links the catalogue lacks"
+EXPORT_HELP = "Spotify export isn't set up: whoever runs songrec needs to run `songrec spotify-login` once."
+EXPORT_HINT = "`songrec spotify-login` needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET set"
+#: An operator setting named in a message: such a message is for the operator, not for a listener.
+_SETTING_NAME = re.compile(r"\b(?:SONGREC|SPOTIFY|DISCORD)_[A-Z0-9_]+\b")
+SPOTIFY_SETUP_PROBLEM = (
+    "Spotify refused songrec's credentials; whoever runs songrec needs to check its Spotify setup."
 )
+
+
+def for_listeners(message: str, fallback: str) -> tuple[str, str]:
+    """(what a listener is told, the operator hint): a message naming a setting becomes the fallback."""
+    if _SETTING_NAME.search(message):
+        return fallback, message
+    return message, ""
+
+
 NOTHING_TO_EXPORT = "There's nothing to export yet: ask me for /recommend first."
 
 
@@ -83,14 +97,16 @@ def spotify_errors(*, export: bool = False) -> Iterator[None]:
     except sp.SpotifyPlaylistHidden as exc:
         raise PlaylistUnavailable(str(exc)) from exc
     except sp.SpotifyNotConfigured as exc:
-        raise SpotifyNotSetUp(EXPORT_HELP if export else f"{exc} {LOOKUP_HELP}") from exc
+        hint = f"{exc} ({EXPORT_HINT if export else LOOKUP_HINT})"
+        raise SpotifyNotSetUp(EXPORT_HELP if export else LOOKUP_HELP, hint) from exc
     except sp.SpotifyForbidden as exc:
-        raise SpotifyProblem(str(exc)) from exc
+        raise SpotifyProblem(*for_listeners(str(exc), SPOTIFY_SETUP_PROBLEM)) from exc
     except sp.SpotifyAuthError as exc:
         prefix = "Spotify export needs the operator's Spotify login: " if export else ""
-        raise SpotifyNotSetUp(prefix + str(exc)) from exc
+        text, hint = for_listeners(str(exc), SPOTIFY_SETUP_PROBLEM)
+        raise SpotifyNotSetUp(prefix + text, hint) from exc
     except sp.SpotifyError as exc:
-        raise SpotifyProblem(str(exc)) from exc
+        raise SpotifyProblem(*for_listeners(str(exc), SPOTIFY_SETUP_PROBLEM)) from exc
 
 
 def representatives(engine: Engine, rows: Sequence[int], n: int) -> list[int]:
@@ -239,7 +255,7 @@ class SpotifyOps:
     async def artist_rows(self, engine: Engine, ref: SpotifyRef) -> list[int]:
         client = self._client()
         if client is None:
-            raise SpotifyNotSetUp(f"That's an artist link. {LOOKUP_HELP}")
+            raise SpotifyNotSetUp(f"That's an artist link. {LOOKUP_HELP}", LOOKUP_HINT)
         with spotify_errors():
             name = await client.artist_name(ref.id)
         if not name:
@@ -259,7 +275,7 @@ class SpotifyOps:
             return cached[2], cached[3]
         client = self._client()
         if client is None:
-            raise SpotifyNotSetUp(f"Reading a Spotify {ref.kind} needs Spotify. {LOOKUP_HELP}")
+            raise SpotifyNotSetUp(f"Reading a Spotify {ref.kind} needs Spotify. {LOOKUP_HELP}", LOOKUP_HINT)
         with spotify_errors():
             if ref.kind == "album":
                 collection = await client.album(ref.id, max_tracks=MAX_COLLECTION_TRACKS)
@@ -345,7 +361,7 @@ class SpotifyOps:
             raise InvalidInput("The playlist name must be text.")
         client = self._client()
         if client is None:
-            raise SpotifyNotSetUp(EXPORT_HELP)
+            raise SpotifyNotSetUp(EXPORT_HELP, EXPORT_HINT)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         if session_id is not None:
             track_ids = await self._session_track_ids(uid, session_id)

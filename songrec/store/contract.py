@@ -55,6 +55,9 @@ class UserStore(Protocol):
     async def set_user_settings(
         self, user_id: int, settings: dict[str, Any], *, replace: bool = False
     ) -> dict[str, Any]: ...
+    async def users_with_setting(self, key: str) -> dict[int, Any]:
+        """user id -> the value of ``key`` in their settings, for every user who has it."""
+        ...
 
 
 class FeedbackStore(Protocol):
@@ -90,6 +93,16 @@ class FeedbackStore(Protocol):
     ) -> FeedbackRecord | None: ...
     async def live_feedback(self, user_id: int, track_id: str) -> FeedbackRecord | None: ...
     async def feedback_for_user(self, user_id: int) -> list[FeedbackRecord]: ...
+    async def voted_in_guild(self, guild_id: int, user_ids: Sequence[int]) -> list[int]:
+        """Those of ``user_ids`` with a live vote given in that guild, ascending."""
+        ...
+
+    async def feedback_and_recent(
+        self, user_id: int, *, since_seconds: float | None = None, limit: int | None = None
+    ) -> tuple[list[FeedbackRecord], list[str]]:
+        """feedback_for_user and recent_suggested_tracks in one read (each recommend needs both)."""
+        ...
+
     async def all_feedback(
         self, since_id: int = 0, *, include_undone: bool = False
     ) -> list[FeedbackRecord]: ...

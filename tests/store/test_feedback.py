@@ -233,3 +233,17 @@ async def test_every_service_feedback_source_is_stored_as_is(store: StoreBackend
         await store.add_feedback(ALICE, f"t{i}", 1, source)
     stored = sorted(r.source for r in await store.feedback_for_user(ALICE))
     assert stored == sorted(FEEDBACK_SOURCES) and {"chat", "cli"} <= set(stored)
+
+
+async def test_voted_in_guild_names_only_live_voters_there(store: StoreBackend) -> None:
+    carol = 222222222222222203
+    await store.add_feedback(ALICE, "track1", 1, "command", guild_id=5, channel_id=6)
+    await store.add_feedback(BOB, "track1", 1, "command", guild_id=7, channel_id=8)  # another server
+    await store.add_feedback(carol, "track2", -1, "command", guild_id=5, channel_id=6)
+    assert await store.voted_in_guild(5, [ALICE, BOB, carol]) == [ALICE, carol]
+    assert await store.voted_in_guild(5, [BOB]) == []
+    assert await store.voted_in_guild(5, []) == []
+    await store.undo_feedback(carol, track_id="track2")
+    assert await store.voted_in_guild(5, [ALICE, carol]) == [ALICE], "an undone vote does not count"
+    with pytest.raises(InvalidInput):
+        await store.voted_in_guild(-1, [ALICE])

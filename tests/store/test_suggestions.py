@@ -94,3 +94,26 @@ async def test_every_service_kind_is_stored_and_read_back_as_is(store: StoreBack
     )
     assert [s.kind for s in recorded] == kinds and {"taste", "session"} <= set(kinds)
     assert [(await store.get_suggestion(s.id)).kind for s in recorded] == kinds  # type: ignore[union-attr]
+
+
+async def test_feedback_and_recent_is_both_reads_in_one(store: StoreBackend, clock: Clock) -> None:
+    """What recommend reads in one trip: exactly feedback_for_user and recent_suggested_tracks."""
+    assert await store.feedback_and_recent(ALICE) == ([], [])
+    await store.record_suggestions(
+        [NewSuggestion(f"t{i}", i, "m1", "content", user_id=ALICE) for i in range(3)]
+    )
+    clock.now += 120
+    await store.record_suggestions([NewSuggestion("t9", 0, "m1", "explore", user_id=ALICE)])
+    await store.record_suggestions([NewSuggestion("b1", 0, "m1", "explore", user_id=BOB)])
+    await store.add_feedback(ALICE, "t1", 1, "reaction")
+    await store.add_feedback(ALICE, "t2", -1, "reaction")
+    await store.add_feedback(ALICE, "t1", -1, "reaction")  # replaces the like: one live vote
+    await store.add_feedback(BOB, "t2", 1, "reaction")
+    for kwargs in ({}, {"since_seconds": 60}, {"limit": 2}, {"since_seconds": 600, "limit": 1}):
+        votes, recent = await store.feedback_and_recent(ALICE, **kwargs)  # type: ignore[arg-type]
+        assert votes == await store.feedback_for_user(ALICE)
+        assert recent == await store.recent_suggested_tracks(ALICE, **kwargs)  # type: ignore[arg-type]
+    votes, recent = await store.feedback_and_recent(ALICE, since_seconds=60)
+    assert [(f.track_id, f.value) for f in votes] == [("t2", -1), ("t1", -1)] and recent == ["t9"]
+    with pytest.raises(InvalidInput):
+        await store.feedback_and_recent(ALICE, limit=0)

@@ -31,3 +31,16 @@ async def test_users_and_settings(store: StoreBackend) -> None:
         await store.set_user_settings(ALICE, {"bad": object()})
     with pytest.raises(InvalidInput, match="JSON-serialisable"):
         await store.set_user_settings(ALICE, {"nan": float("nan")})
+
+
+async def test_users_with_a_setting_are_listed_with_its_value(store: StoreBackend) -> None:
+    assert await store.users_with_setting("privacy") == {}
+    await store.ensure_user(BOB)  # empty settings: never listed
+    await store.set_user_settings(ALICE, {"privacy": "off", "dm": True})
+    await store.set_user_settings(BOB, {"dm": False})
+    assert await store.users_with_setting("privacy") == {ALICE: "off"}
+    assert await store.users_with_setting("dm") == {ALICE: True, BOB: False}
+    await store.set_user_settings(BOB, {"privacy": "private"})
+    assert await store.users_with_setting("privacy") == {ALICE: "off", BOB: "private"}
+    with pytest.raises(InvalidInput):
+        await store.users_with_setting("")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import mimetypes
 import re
 import time
 from collections.abc import Callable
@@ -55,6 +56,13 @@ def _now_iso() -> str:
 @dataclass(frozen=True)
 class Channel:
     """Marks a slash-command option value as a channel (option type 7)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class User:
+    """Marks a slash-command option value as a user, a member of the guild (option type 6)."""
 
     id: int
 
@@ -137,6 +145,7 @@ class FakeDiscord:
         self._rate_limits: list[tuple[str, re.Pattern[str], float, bool]] = []
         self.rate_limited: list[Recorded] = []  # requests answered with a 429
         self.deleted: dict[int, dict[str, Any]] = {}  # messages removed by delete_message()
+        self.files: dict[int, bytes] = {}  # attachment id -> the uploaded bytes
         self.sent_events: list[tuple[str, Any]] = []  # every DISPATCH sent to the bot
         self._ids = itertools.count(444444444444444444)
         self._seq = itertools.count(1)
@@ -439,6 +448,11 @@ class FakeDiscord:
                 "permissions": str(MEMBER_PERMISSIONS),
             }
             return {"name": name, "type": 7, "value": str(value.id)}
+        if isinstance(value, User):
+            resolved.setdefault("users", {})[str(value.id)] = self.users[value.id]
+            member = {k: v for k, v in self.member_payload(value.id).items() if k != "user"}
+            resolved.setdefault("members", {})[str(value.id)] = member
+            return {"name": name, "type": 6, "value": str(value.id)}
         if isinstance(value, bool):
             return {"name": name, "type": 5, "value": value}
         if isinstance(value, int):
@@ -620,7 +634,9 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + unquote(request.match_info["tail"])
         body: Any = None
-        if request.can_read_body:
+        if request.content_type.startswith("multipart/"):  # a message with files: payload_json + files[n]
+            body = await self._multipart(request)
+        elif request.can_read_body:
             text = await request.text()
             if text:
                 try:
@@ -661,6 +677,38 @@ class FakeDiscord:
         return web.Response(
             status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
         )
+
+    @staticmethod
+    async def _multipart(request: web.Request) -> dict[str, Any]:
+        form = await request.post()
+        payload = form.get("payload_json")
+        body: dict[str, Any] = json.loads(payload) if isinstance(payload, str) else {}
+        body["_uploads"] = [
+            {"filename": f.filename, "content_type": f.content_type, "data": f.file.read()}
+            for f in form.values()
+            if isinstance(f, web.FileField)
+        ]
+        return body
+
+    def _uploaded(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Discord's attachment objects for the files sent with a message (bytes kept in `files`)."""
+        out = []
+        for upload in body.get("_uploads") or []:
+            attachment_id = self.new_id()
+            self.files[attachment_id] = upload["data"]
+            url = f"https://cdn.discordapp.test/attachments/{attachment_id}/{upload['filename']}"
+            out.append(
+                {
+                    "id": str(attachment_id),
+                    "filename": upload["filename"],
+                    # Discord names the type from the file (discord.py sends octet-stream for all)
+                    "content_type": mimetypes.guess_type(upload["filename"])[0] or upload["content_type"],
+                    "size": len(upload["data"]),
+                    "url": url,
+                    "proxy_url": url,
+                }
+            )
+        return out
 
     def rate_limit_once(
         self, method: str, pattern: str, retry_after: float = 0.25, *, is_global: bool = False
@@ -936,7 +984,7 @@ class FakeDiscord:
             "content": body.get("content") or "",
             "embeds": body.get("embeds") or [],
             "components": body.get("components") or [],
-            "attachments": [],
+            "attachments": self._uploaded(body),
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -961,6 +1009,8 @@ class FakeDiscord:
                 message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
         if "allowed_mentions" in body:
             self.allowed_mentions[message_id] = body["allowed_mentions"]
+        if body.get("_uploads"):  # files sent with an edit (or the follow-up that fills a placeholder)
+            message["attachments"] = [*message.get("attachments", []), *self._uploaded(body)]
         message["flags"] = message["flags"] & ~LOADING
         message["edited_timestamp"] = _now_iso()
         return message

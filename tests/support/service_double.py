@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import struct
+import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
+from songrec.content.cards import HEIGHT as CARD_HEIGHT
+from songrec.content.cards import WIDTH as CARD_WIDTH
+from songrec.content.cards import summary_line
 from songrec.domain import (
+    DEFAULT_PRIVACY,
+    PRIVACY_CHOICES,
+    PRIVACY_CHOICES_HELP,
+    PRIVACY_USES,
     AmbiguousTrack,
     FeedbackResult,
     FeedbackSource,
@@ -27,24 +37,35 @@ from songrec.domain import (
     MalformedSpotifyLink,
     NothingToRate,
     NotInSession,
+    NotShared,
     PlaylistExport,
     PlaylistUnavailable,
+    PrivacyReport,
     Profile,
     SessionInfo,
     SessionStrategy,
     SessionSummary,
     SpotifyNotSetUp,
     Suggestion,
+    TasteCard,
+    TasteMatch,
     TrackInfo,
     TrackNotFound,
 )
 from songrec.service.api import LearningControl
+from songrec.service.compat import MAX_NEIGHBOURS
+from songrec.service.compat import describe as describe_match
+from songrec.service.config import ServiceConfig
+from songrec.service.similar_users import pearson
+from songrec.service.taste_cards import NO_LIKES_OTHER, NO_LIKES_SELF
 from songrec.spotify.links import parse_spotify_ref
 
 _SOURCES = frozenset(get_args(FeedbackSource))
 MAX_K = 50
 MAX_HISTORY = 100
 MAX_AUTOCOMPLETE = 100
+SIMILAR_MIN_OVERLAP = ServiceConfig().similar_min_overlap
+SIMILAR_MIN_CORRELATION = ServiceConfig().similar_min_correlation
 
 HOSTILE_NAME = "@everyone **FREE** [nitro](https://evil.example) <@123456789012345678> `x` ||spoiler|| @here"
 HUGE_NAME = "A" * 4000 + "*_~`|>" * 1000  # 10,000 characters
@@ -90,6 +111,7 @@ class _Feedback:
     source: str
     order: int
     suggestion_id: int | None
+    guild_id: int | None = None
 
 
 @dataclass
@@ -128,6 +150,7 @@ class ServiceDouble:
         self.messages: dict[int, list[int]] = {}
         self.sessions: dict[int, _Session] = {}
         self.settings: dict[int, GuildSettings] = {}
+        self.privacy_choices: dict[int, str] = {}  # /privacy: only those who changed it
         self.delays: dict[str, float] = {}
         self.failures: dict[str, BaseException] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -302,6 +325,7 @@ class ServiceDouble:
         suggestion_id: int | None,
         source: FeedbackSource,
         channel_id: int | None,
+        guild_id: int | None = None,
     ) -> FeedbackResult:
         info, suggestion = self._target(user_id, track, suggestion_id, channel_id)
         key = (user_id, info.track_id)
@@ -313,6 +337,7 @@ class ServiceDouble:
             source,
             next(self._order),
             suggestion.id if suggestion else None,
+            guild_id,
         )
         return FeedbackResult(track=info, value=value, changed=True)
 
@@ -328,7 +353,7 @@ class ServiceDouble:
     ) -> FeedbackResult:
         await self._enter("like", user_id=user_id, track=track, suggestion_id=suggestion_id, source=source)
         _check_source(source)
-        return await self._rate(1, user_id, track, suggestion_id, source, channel_id)
+        return await self._rate(1, user_id, track, suggestion_id, source, channel_id, guild_id)
 
     async def dislike(
         self,
@@ -342,7 +367,7 @@ class ServiceDouble:
     ) -> FeedbackResult:
         await self._enter("dislike", user_id=user_id, track=track, suggestion_id=suggestion_id, source=source)
         _check_source(source)
-        return await self._rate(-1, user_id, track, suggestion_id, source, channel_id)
+        return await self._rate(-1, user_id, track, suggestion_id, source, channel_id, guild_id)
 
     async def undo(
         self,
@@ -424,6 +449,7 @@ class ServiceDouble:
             if user_id in session.members:
                 session.members.remove(user_id)
                 removed += 1
+        self.privacy_choices.pop(user_id, None)
         return removed
 
     async def export_user(self, user_id: int) -> dict[str, Any]:
@@ -436,6 +462,116 @@ class ServiceDouble:
                 if u == user_id
             ],
         }
+
+    async def privacy(self, user_id: int) -> PrivacyReport:
+        await self._enter("privacy", user_id=user_id)
+        liked, disliked = self._taste(user_id)
+        choice = self.privacy_choices.get(user_id, DEFAULT_PRIVACY)
+        stored = {
+            "likes": len(liked),
+            "dislikes": len(disliked),
+            "suggestions": sum(1 for u in self.suggestion_user.values() if u == user_id),
+            "sessions": sum(1 for s in self.sessions.values() if user_id in s.members),
+        }
+        return PrivacyReport(user_id, choice, stored, PRIVACY_USES[choice])
+
+    async def set_privacy(self, user_id: int, choice: str) -> PrivacyReport:
+        await self._enter("set_privacy", user_id=user_id, choice=choice)
+        if not isinstance(choice, str) or choice not in PRIVACY_CHOICES:
+            raise InvalidInput(PRIVACY_CHOICES_HELP)
+        if choice == DEFAULT_PRIVACY:
+            self.privacy_choices.pop(user_id, None)
+        else:
+            self.privacy_choices[user_id] = choice
+        return await self.privacy(user_id)
+
+    async def taste_card(
+        self, user_id: int, *, viewer_id: int | None = None, name: str | None = None
+    ) -> TasteCard:
+        await self._enter("taste_card", user_id=user_id, viewer_id=viewer_id, name=name)
+        viewer = user_id if viewer_id is None else viewer_id
+        _check_user(viewer)
+        if viewer != user_id and self.privacy_choices.get(user_id, DEFAULT_PRIVACY) != DEFAULT_PRIVACY:
+            raise NotShared("That listener keeps their taste to themselves (they opted out in /privacy).")
+        liked, _ = self._taste(user_id)
+        if not liked:
+            return TasteCard(user_id, 0, (), (), (), NO_LIKES_SELF if viewer == user_id else NO_LIKES_OTHER)
+        genres = Counter(t.genre for t in liked if t.genre).most_common(5)
+        decades = Counter(f"{t.year // 10 * 10}s" for t in liked if t.year).most_common(5)
+        artists = Counter(a for t in liked for a in t.artists).most_common(5)
+        return TasteCard(
+            user_id,
+            len(liked),
+            tuple(g for g, _ in genres),
+            tuple(d for d, _ in decades),
+            tuple(a for a, _ in artists),
+            summary_line(len(liked), genres, decades, artists),
+            png=_blank_png(CARD_WIDTH, CARD_HEIGHT),
+            width=CARD_WIDTH,
+            height=CARD_HEIGHT,
+        )
+
+    async def compat(self, user_id: int, other_id: int) -> TasteMatch:
+        await self._enter("compat", user_id=user_id, other_id=other_id)
+        _check_user(other_id)
+        if user_id == other_id:
+            raise InvalidInput("Pick someone other than yourself to compare tastes with.")
+        if self.privacy_choices.get(other_id, DEFAULT_PRIVACY) != DEFAULT_PRIVACY:
+            raise NotShared("That listener keeps their taste to themselves (they opted out in /privacy).")
+        a = {t: f.value for (u, t), f in self.feedback.items() if u == user_id}
+        b = {t: f.value for (u, t), f in self.feedback.items() if u == other_id}
+        shared = [t for t in a if t in b]
+        liked_a, _ = self._taste(user_id)
+        liked_b, _ = self._taste(other_id)
+        if len(shared) >= SIMILAR_MIN_OVERLAP:
+            method, score = "votes", pearson([a[t] for t in shared], [b[t] for t in shared])
+        elif liked_a and liked_b:  # the toy profile: how often their likes share an artist or genre
+            pairs = [self._similarity(x, y) / 3.0 for x in liked_a for y in liked_b]
+            method, score = "profiles", sum(pairs) / len(pairs)
+        else:
+            method, score = "none", 0.0
+        picks: list[TrackInfo] = []
+        if liked_a or liked_b:
+            rest = [t for t in self.tracks.values() if t.track_id not in a and t.track_id not in b]
+            rest.sort(key=lambda t: -(self._user_score(user_id, t) + self._user_score(other_id, t)))
+            picks = rest[:3]
+        return TasteMatch(
+            user_id,
+            other_id,
+            method,
+            round(float(score), 4),
+            len(shared),
+            tuple(self.tracks[t] for t in shared if a[t] > 0 and b[t] > 0)[:5],
+            tuple(picks),
+            describe_match(method, float(score), len(shared)),
+        )
+
+    async def neighbours(
+        self, user_id: int, *, guild_id: int | None = None, limit: int = 5
+    ) -> list[tuple[int, float]]:
+        await self._enter("neighbours", user_id=user_id, guild_id=guild_id, limit=limit)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_NEIGHBOURS:
+            raise InvalidInput(f"Ask for between 1 and {MAX_NEIGHBOURS} listeners.")
+        if self.privacy_choices.get(user_id) == "off":
+            return []
+        mine = {t: f.value for (u, t), f in self.feedback.items() if u == user_id}
+        found = []
+        for other in sorted({u for u, _ in self.feedback} - {user_id}):
+            if self.privacy_choices.get(other, DEFAULT_PRIVACY) != DEFAULT_PRIVACY:
+                continue
+            if guild_id is not None and not any(
+                u == other and f.guild_id == guild_id for (u, _), f in self.feedback.items()
+            ):
+                continue
+            theirs = {t: f.value for (u, t), f in self.feedback.items() if u == other}
+            shared = [t for t in mine if t in theirs]
+            if len(shared) < SIMILAR_MIN_OVERLAP:
+                continue
+            r = pearson([mine[t] for t in shared], [theirs[t] for t in shared])
+            if r >= SIMILAR_MIN_CORRELATION:
+                found.append((other, round(r, 4), len(shared)))
+        found.sort(key=lambda n: (-n[1], -n[2], n[0]))
+        return [(u, r) for u, r, _ in found[:limit]]
 
     async def autocomplete(self, text: str, limit: int = 25) -> list[TrackInfo]:
         await self._enter("autocomplete", text=text, limit=limit)
@@ -593,7 +729,10 @@ class ServiceDouble:
         if ref is None or ref.kind not in ("album", "playlist"):
             raise InvalidInput("Paste a Spotify playlist or album link.")
         if not self.spotify_configured:
-            raise SpotifyNotSetUp("Spotify look-ups aren't set up here (SPOTIFY_CLIENT_ID/SECRET).")
+            raise SpotifyNotSetUp(
+                "Spotify look-ups aren't set up here, so I can only use songs from my catalogue.",
+                "set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET",
+            )
         if ref.id not in self.spotify_playlists:
             raise PlaylistUnavailable("Spotify won't let songrec read that playlist.")
         ids = self.spotify_playlists[ref.id]
@@ -612,8 +751,8 @@ class ServiceDouble:
         await self._enter("export_playlist", user_id=user_id, count=count, session_id=session_id, name=name)
         if not self.spotify_configured:
             raise SpotifyNotSetUp(
-                "Spotify export isn't set up: the operator runs `songrec spotify-login` with "
-                "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET set."
+                "Spotify export isn't set up: whoever runs songrec needs to run `songrec spotify-login` once.",
+                "`songrec spotify-login` needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET set",
             )
         if session_id is not None:
             chosen = [self.suggestions[s].track for s in self.sessions[session_id].suggested]
@@ -655,6 +794,22 @@ class ServiceDouble:
     async def status(self) -> dict[str, Any]:
         await self._enter("status")
         return {"model_version": "double-1", "catalogue_size": len(self.tracks)}
+
+
+def _blank_png(width: int, height: int) -> bytes:
+    """A valid one-colour PNG (the double draws no map; the bot only needs real PNG bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\x16\x18\x1c" * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _check_user(user_id: Any) -> None:

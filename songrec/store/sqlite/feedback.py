@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
 
 from songrec.domain import FEEDBACK_SOURCES, FeedbackRecord, InvalidInput, NotFound
 from songrec.store import _validate as v
 from songrec.store.sqlite import rows
 from songrec.store.sqlite.connection import Database, InThread
 from songrec.store.sqlite.rows import Conn
+from songrec.store.sqlite.suggestions import recent_query
 
 _LIVE = "SELECT * FROM feedback WHERE user_id = ? AND track_id = ? AND undone_at IS NULL"
+_FOR_USER = "SELECT * FROM feedback WHERE user_id = ? AND undone_at IS NULL ORDER BY id"
 
 
 class SqliteFeedback:
@@ -171,12 +174,37 @@ class SqliteFeedback:
     async def feedback_for_user(self, user_id: int) -> list[FeedbackRecord]:
         """The user's live votes, oldest first."""
         uid = v.snowflake(user_id, "user_id")
-        found = await self._db.read(
-            lambda c: rows.all_rows(
-                c, "SELECT * FROM feedback WHERE user_id = ? AND undone_at IS NULL ORDER BY id", (uid,)
-            )
-        )
+        found = await self._db.read(lambda c: rows.all_rows(c, _FOR_USER, (uid,)))
         return [rows.feedback(r) for r in found]
+
+    async def voted_in_guild(self, guild_id: int, user_ids: Sequence[int]) -> list[int]:
+        """Those of `user_ids` with a live vote given in that guild (the members /neighbours may name)."""
+        gid = v.snowflake(guild_id, "guild_id")
+        uids = sorted({v.snowflake(u, "user_id") for u in user_ids})
+        if not uids:
+            return []
+        marks = ", ".join("?" * len(uids))
+        sql = (
+            f"SELECT DISTINCT user_id FROM feedback WHERE undone_at IS NULL AND guild_id = ?"
+            f" AND user_id IN ({marks}) ORDER BY user_id"
+        )
+        found = await self._db.read(lambda c: rows.all_rows(c, sql, (gid, *uids)))
+        return [int(r["user_id"]) for r in found]
+
+    async def feedback_and_recent(
+        self, user_id: int, *, since_seconds: float | None = None, limit: int | None = None
+    ) -> tuple[list[FeedbackRecord], list[str]]:
+        """feedback_for_user and recent_suggested_tracks(since_seconds, limit) in one read: what every
+        recommend needs, in one trip to the database instead of two."""
+        uid = v.snowflake(user_id, "user_id")
+        recent_sql, recent_params = recent_query(uid, since_seconds, limit, self._db.clock())
+
+        async def job(conn: Conn) -> tuple[list[Any], list[Any]]:
+            votes = await rows.all_rows(conn, _FOR_USER, (uid,))
+            return votes, await rows.all_rows(conn, recent_sql, recent_params)
+
+        votes, recent = await self._db.read(InThread(job))
+        return [rows.feedback(r) for r in votes], [r["track_id"] for r in recent]
 
     async def all_feedback(self, since_id: int = 0, *, include_undone: bool = False) -> list[FeedbackRecord]:
         """Every vote with id > since_id, by id; live only unless include_undone.
@@ -193,18 +221,20 @@ class SqliteFeedback:
         since_id = v.non_negative(since_id, "since_id")
         size = v.positive_limit(batch_size, "batch_size")
         where = "" if include_undone else " AND undone_at IS NULL"
+        sql = f"SELECT * FROM feedback WHERE id > ?{where} ORDER BY id LIMIT ?"
+
+        async def page_of(conn: Conn, after: int) -> list[FeedbackRecord]:
+            # Records built on SQLite's thread (InThread): a page of thousands is not one long loop callback.
+            return [rows.feedback(r) for r in await rows.all_rows(conn, sql, (after, size))]
+
         cursor = since_id
         while True:
-            page = await self._db.read(
-                lambda c, after=cursor: rows.all_rows(
-                    c, f"SELECT * FROM feedback WHERE id > ?{where} ORDER BY id LIMIT ?", (after, size)
-                )
-            )
-            for row in page:
-                yield rows.feedback(row)
+            page = await self._db.read(InThread(lambda c, after=cursor: page_of(c, after)))
+            for record in page:
+                yield record
             if len(page) < size:
                 return
-            cursor = page[-1]["id"]
+            cursor = page[-1].id
 
     async def feedback_count_since(self, since_id: int = 0, *, since_ts: float | None = None) -> int:
         """How many votes were recorded after ``since_id`` (and at or after ``since_ts`` if given), live

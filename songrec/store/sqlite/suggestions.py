@@ -8,7 +8,7 @@ from typing import Any
 from songrec.domain import SUGGESTION_KINDS, InvalidInput, NewSuggestion, NotFound, SuggestionRecord
 from songrec.store import _validate as v
 from songrec.store.sqlite import rows
-from songrec.store.sqlite.connection import Database
+from songrec.store.sqlite.connection import Database, InThread
 from songrec.store.sqlite.rows import Conn
 
 
@@ -38,6 +38,24 @@ def _checked(s: NewSuggestion) -> tuple[Any, ...]:
         v.opt_snowflake(s.channel_id, "channel_id"),
         v.opt_snowflake(s.guild_id, "guild_id"),
     )
+
+
+def recent_query(
+    user_id: int, since_seconds: float | None, limit: int | None, now: float
+) -> tuple[str, list[Any]]:
+    """recent_suggested_tracks' query (validated): distinct tracks, newest first, returning track_id."""
+    uid = v.snowflake(user_id, "user_id")
+    window = v.finite_or_none(since_seconds, "since_seconds")
+    sql = "SELECT track_id, max(id) AS last FROM suggestions WHERE user_id = ?"
+    params: list[Any] = [uid]
+    if window is not None:
+        sql += " AND created_at >= ?"
+        params.append(now - window)
+    sql += " GROUP BY track_id ORDER BY last DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(v.positive_limit(limit))
+    return sql, params
 
 
 class SqliteSuggestions:
@@ -70,7 +88,7 @@ class SqliteSuggestions:
                 out.append(rows.suggestion(row))
             return out
 
-        return await self._db.write(job)
+        return await self._db.write(InThread(job))  # statements only: one hop to SQLite's thread
 
     async def get_suggestion(self, suggestion_id: int) -> SuggestionRecord | None:
         sid = v.row_id(suggestion_id, "suggestion_id")
@@ -123,16 +141,6 @@ class SqliteSuggestions:
         self, user_id: int, *, since_seconds: float | None = None, limit: int | None = None
     ) -> list[str]:
         """Distinct tracks suggested to the user recently, newest first (to avoid repeating ourselves)."""
-        uid = v.snowflake(user_id, "user_id")
-        window = v.finite_or_none(since_seconds, "since_seconds")
-        sql = "SELECT track_id, max(id) AS last FROM suggestions WHERE user_id = ?"
-        params: list[Any] = [uid]
-        if window is not None:
-            sql += " AND created_at >= ?"
-            params.append(self._db.clock() - window)
-        sql += " GROUP BY track_id ORDER BY last DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(v.positive_limit(limit))
+        sql, params = recent_query(user_id, since_seconds, limit, self._db.clock())
         found = await self._db.read(lambda c: rows.all_rows(c, sql, params))
         return [r["track_id"] for r in found]

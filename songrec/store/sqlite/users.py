@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from songrec.domain import UserRecord
+from songrec.domain import InvalidInput, UserRecord
 from songrec.store import _validate as v
 from songrec.store._json import dumps, loads
 from songrec.store.sqlite import rows
@@ -58,3 +58,19 @@ class SqliteUsers:
             return merged
 
         return await self._db.write(job)
+
+    async def users_with_setting(self, key: str) -> dict[int, Any]:
+        """Every user whose settings hold ``key``, with its value (e.g. who opted out, for a training job).
+
+        Most users never change a setting, so only rows whose settings are not empty are read."""
+        if not isinstance(key, str) or not key:
+            raise InvalidInput("key must be a non-empty string")
+        found = await self._db.read(
+            lambda c: rows.all_rows(c, "SELECT * FROM users WHERE settings <> '{}' ORDER BY user_id")
+        )
+        out: dict[int, Any] = {}
+        for row in found:
+            user = rows.user(row)
+            if key in user.settings:
+                out[user.user_id] = user.settings[key]
+        return out
