@@ -40,7 +40,7 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("cli-home")
     path = home / "subset.parquet"
     subset.to_parquet(path, index=False)
-    result = songrec(home, "train", "--catalog", str(path), "--epochs", "6", "--quiet")
+    result = songrec(home, "train", "--catalog", str(path), "--epochs", "6", "--quiet", timeout=900)
     assert result.returncode == 0, result.stderr
     assert "recall@10" in result.stdout
     assert "level=info" not in result.stderr, result.stderr[-2000:]  # logs only from WARNING, without -v

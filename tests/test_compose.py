@@ -144,4 +144,4 @@ def test_every_command_is_one_the_entry_point_knows(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(cli, "run_child", lambda module, argv: calls.append((module, list(argv))) or 0)
     for name in WORKERS:
         assert cli.main(SERVICES[name]["command"]) == 0
-    assert calls and all(c == ("training", ["schedule"]) for c in calls)
+    assert calls and all(c == ("training", ["--prog", "songrec", "schedule"]) for c in calls)

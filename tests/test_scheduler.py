@@ -101,11 +101,12 @@ def test_songrec_train_passes_ranker_and_schedule_through(monkeypatch: pytest.Mo
     assert cli.main(["train", "--ranker", "--clf-epochs", "3"]) == 0
     assert cli.main(["train", "--schedule", "--interval", "60"]) == 0
     assert cli.main(["train", "--epochs", "2"]) == 0
+    prog = ["--prog", "songrec"]  # the job's help and errors name `songrec`, not `python -m training`
     assert calls == [
-        ("training", ["ranker", "--force"]),
-        ("training", ["ranker", "--clf-epochs", "3"]),
-        ("training", ["schedule", "--interval", "60"]),
-        ("training", ["embedding", "--epochs", "2"]),
+        ("training", [*prog, "ranker", "--force"]),
+        ("training", [*prog, "ranker", "--clf-epochs", "3"]),
+        ("training", [*prog, "schedule", "--interval", "60"]),
+        ("training", [*prog, "embedding", "--epochs", "2"]),
     ]
 
 

@@ -229,7 +229,9 @@ def _documents(
     rows = zip(catalog["name"].tolist(), catalog["artists"].tolist(), strict=True)
     return [
         track_tokens(n, a, genres)
-        for n, a in progress_bar(rows, total=len(catalog), desc="text tokens", enabled=progress, mininterval=1.0)
+        for n, a in progress_bar(
+            rows, total=len(catalog), desc="text tokens", enabled=progress, mininterval=1.0
+        )
     ]
 
 
