@@ -105,6 +105,17 @@ async def test_cold_start_is_popular_diverse_and_labelled(
             check_parts(s)
 
 
+async def test_cold_start_under_a_popularity_cap_still_answers(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
+    """The strata are the most popular tracks: a low cap used to leave a newcomer with nothing."""
+    async with open_service(tmp_path / "db.sqlite3", explore_rate=0.0) as service:
+        picks = await service.recommend(ALICE, k=5, filters=Filters(max_popularity=30))
+        assert len(picks) == 5 and all(s.kind == "cold_start" for s in picks)
+        assert all(s.track.popularity is not None and s.track.popularity <= 30 for s in picks)
+        assert len({s.track.track_id for s in picks}) == 5
+
+
 async def test_explore_share_is_honoured_and_labelled(
     open_service: ServiceOpener, small_engine: Engine, tmp_path: Path
 ) -> None:

@@ -90,13 +90,30 @@ def proportional_quotas(sizes: list[int], total: int) -> list[int]:
     return quotas
 
 
+#: How many candidates a filtered cold start looks at when the strata leave too few.
+COLD_FALLBACK = 60
+
+
 def cold_start_candidates(engine: Engine, allowed: np.ndarray | None, banned_keys: set[str]) -> np.ndarray:
-    """Popular tracks of every genre x decade stratum that the user may still be offered."""
+    """Popular tracks of every genre x decade stratum that the user may still be offered.
+
+    A filter can leave the strata empty (a popularity cap below every stratum's hits): then the most
+    popular tracks the filter allows stand in, so "something obscure" still gets an answer.
+    """
     pool = engine.cold_pool
     if allowed is not None:
         pool = pool[allowed[pool]]
     keys = engine.keys
-    return np.asarray([r for r in pool if str(keys[r]) not in banned_keys], dtype=np.int64)
+    out = [r for r in pool if str(keys[r]) not in banned_keys]
+    if allowed is not None and len(out) < COLD_FALLBACK:
+        rows = np.flatnonzero(allowed)
+        seen = set(out)
+        for r in rows[np.argsort(-engine.popularity[rows], kind="stable")]:
+            if len(out) >= COLD_FALLBACK:
+                break
+            if int(r) not in seen and str(keys[r]) not in banned_keys:
+                out.append(int(r))
+    return np.asarray(out, dtype=np.int64)
 
 
 def pick_diverse(
