@@ -185,7 +185,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 #: the schedule worker keep INFO: their logs are the worker's record.
 QUIET_JOBS = {"embedding", "sweep", "evaluate", "search"}
 #: How each job is spelt on the `songrec` command (`songrec train` runs "embedding").
-SONGREC_NAMES = {"embedding": "train", "ranker": "train ranker", "schedule": "train --schedule"}
+SUBCOMMAND_NAMES = {"embedding": "train", "ranker": "train ranker", "schedule": "train --schedule"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = shown.prog
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
-        spelt = SONGREC_NAMES.get(name, name) if prog == "songrec" else name
+        spelt = SUBCOMMAND_NAMES.get(name, name) if prog == "songrec" else name
         return sub.add_parser(name, help=help, prog=f"{prog} {spelt}")
 
     parser = argparse.ArgumentParser(prog=prog, description="songrec training jobs")

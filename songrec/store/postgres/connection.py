@@ -38,6 +38,7 @@ import asyncpg
 
 from songrec.domain import DatabaseTooNew, DatabaseTooOld, StoreClosed, StoreError
 from songrec.store.contract import StoreStats
+from songrec.store.group_commit import fail, writer_loop
 from songrec.store.postgres import migrations as migrations_module
 from songrec.store.postgres._driver import (
     Backoff,
@@ -265,26 +266,7 @@ class Database:
             return await future
 
     async def _writer_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch: list[tuple[Job[Any], asyncio.Future[Any]]] = []
-                stop = False
-                while self._queue and len(batch) < self._max_batch:
-                    item = self._queue.popleft()
-                    if item is None:
-                        stop = True
-                        break
-                    if not item[1].done():  # the caller gave up before we started: skip
-                        batch.append(item)
-                if batch:
-                    try:
-                        await self._run_batch(batch)
-                    except Exception as exc:  # never let the writer die: fail this batch, keep serving
-                        _fail(batch, exc)
-                if stop:
-                    return
+        await writer_loop(self._queue, self._wake, self._max_batch, self._run_batch)
 
     async def _run_batch(self, batch: list[tuple[Job[Any], asyncio.Future[Any]]]) -> None:
         busy = Backoff(self._busy_deadline_s)
@@ -299,7 +281,7 @@ class Database:
                 raise
             except _CommitUncertain as exc:
                 await self._drop_writer_connection()
-                _fail(
+                fail(
                     batch,
                     StoreError(
                         f"the connection to {self.path} was lost while committing; the change may or may "
@@ -313,18 +295,18 @@ class Database:
                     await self._rollback_quietly()
                     self.stats.busy_retries += 1
                     if not await busy.sleep():
-                        _fail(batch, busy_error(self.path, busy, "write", exc))
+                        fail(batch, busy_error(self.path, busy, "write", exc))
                         return
                     continue
                 if is_lost(exc):
                     await self._drop_writer_connection()
                     if not await lost.sleep():
-                        _fail(batch, lost_error(self.path, lost, "write", exc))
+                        fail(batch, lost_error(self.path, lost, "write", exc))
                         return
                     log.warning("lost the connection to %s (%s); reconnecting", self.path, exc)
                     continue
                 await self._rollback_quietly()
-                _fail(batch, exc)
+                fail(batch, exc)
                 return
             self.stats.write_batches += 1
             self.stats.write_jobs += len(batch)
@@ -511,9 +493,3 @@ def _driver_errors(label: str) -> Iterator[None]:
         yield
     except (asyncpg.PostgresError, asyncpg.exceptions.InterfaceError) as exc:
         raise StoreError(f"the database {label} failed: {exc}") from exc
-
-
-def _fail(batch: list[tuple[Job[Any], asyncio.Future[Any]]], exc: BaseException) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(exc)

@@ -33,6 +33,7 @@ import aiosqlite
 
 from songrec.domain import DatabaseTooNew, DatabaseTooOld, NotFound, StoreClosed, StoreError
 from songrec.store.contract import StoreStats
+from songrec.store.group_commit import fail, writer_loop
 from songrec.store.sqlite import migrations as migrations_module
 from songrec.store.sqlite._driver import Backoff, is_busy, rollback_quietly
 from songrec.store.sqlite.rows import Conn, one
@@ -190,26 +191,7 @@ class Database:
             return await future
 
     async def _writer_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch: list[tuple[Job[Any], asyncio.Future[Any]]] = []
-                stop = False
-                while self._queue and len(batch) < self._max_batch:
-                    item = self._queue.popleft()
-                    if item is None:
-                        stop = True
-                        break
-                    if not item[1].done():  # the caller gave up before we started: skip
-                        batch.append(item)
-                if batch:
-                    try:
-                        await self._run_batch(batch)
-                    except Exception as exc:  # never let the writer die: fail this batch, keep serving
-                        _fail(batch, exc)
-                if stop:
-                    return
+        await writer_loop(self._queue, self._wake, self._max_batch, self._run_batch)
 
     async def _run_batch(self, batch: list[tuple[Job[Any], asyncio.Future[Any]]]) -> None:
         backoff = Backoff(self._busy_deadline_s, "write")
@@ -226,7 +208,7 @@ class Database:
                 except Exception as exc:
                     await rollback_quietly(self.conn)
                     if not is_busy(exc):
-                        _fail(batch, exc)
+                        fail(batch, exc)
                         return
                     busy = exc
                 else:
@@ -244,7 +226,7 @@ class Database:
             try:
                 await backoff.wait(busy)  # outside the lock: reads keep going while we wait
             except StoreError as exc:
-                _fail(batch, exc)
+                fail(batch, exc)
                 return
             except asyncio.CancelledError:
                 for _, future in batch:
@@ -350,12 +332,6 @@ def _driver_errors(path: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise StoreError(f"the database {path} failed: {exc}") from exc
-
-
-def _fail(batch: list[tuple[Job[Any], asyncio.Future[Any]]], exc: BaseException) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(exc)
 
 
 async def _prepare(
