@@ -35,6 +35,7 @@ log = logging.getLogger("songrec.bot")
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.recommend",
+    "bot.cogs.search",
     "bot.cogs.feedback",
     "bot.cogs.sessions",
     "bot.cogs.settings",
@@ -43,6 +44,8 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.privacy",
     "bot.cogs.taste",
     "bot.cogs.compat",
+    "bot.cogs.mix",
+    "bot.cogs.charts",
 )
 # Commands that work in every channel even when a guild restricts songrec to one: admins must be able
 # to fix the setting, and anyone must be able to delete their data.
@@ -64,6 +67,9 @@ class BotConfig:
     token: str
     dev_guild_id: int | None = None
     shards: ShardConfig | None = None  # None: a plain bot; else AutoShardedBot (SONGREC_SHARDS)
+    #: Post the servers' monthly mixes on the first of each month (bot/mix_schedule.py); load_config
+    #: turns it on for a real bot, tests leave it off and run the job themselves.
+    monthly_mix: bool = False
 
 
 def load_config(env: Mapping[str, str] | None = None) -> BotConfig:
@@ -75,7 +81,9 @@ def load_config(env: Mapping[str, str] | None = None) -> BotConfig:
         raise BotConfigError(str(exc)) from exc
     if not settings.discord_token:
         raise BotConfigError(_TOKEN_HELP)
-    return BotConfig(settings.discord_token, settings.dev_guild_id, shards=shard_settings(settings))
+    return BotConfig(
+        settings.discord_token, settings.dev_guild_id, shards=shard_settings(settings), monthly_mix=True
+    )
 
 
 def setup_logging(level: int | str | None = None) -> None:

@@ -75,9 +75,14 @@ def plain(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
+def _when(track: TrackInfo) -> str:
+    """ " (1999)", or " (1960s)" where only the decade is known (TrackInfo.year_label); "" else."""
+    return f" ({track.year_label})" if track.year_label else ""
+
+
 def track_line(track: TrackInfo, limit: int = 300) -> str:
     """`**Title** by Artist (1999)`, escaped and bounded."""
-    year = f" ({track.year})" if track.year else ""
+    year = _when(track)
     budget = max(limit - len(year) - 8, 20)
     name = safe(track.name, budget * 2 // 3)
     artists = safe(track.artist_line or "unknown artist", budget - len(name))
@@ -85,8 +90,7 @@ def track_line(track: TrackInfo, limit: int = 300) -> str:
 
 
 def choice_label(track: TrackInfo) -> str:
-    year = f" ({track.year})" if track.year else ""
-    return plain(f"{track.name} — {track.artist_line}{year}", CHOICE_NAME_LIMIT)
+    return plain(f"{track.name} — {track.artist_line}{_when(track)}", CHOICE_NAME_LIMIT)
 
 
 def suggestion_embed(suggestion: Suggestion, *, session: bool = False) -> discord.Embed:
@@ -101,8 +105,8 @@ def suggestion_embed(suggestion: Suggestion, *, session: bool = False) -> discor
     embed.add_field(
         name="Artists", value=safe(track.artist_line or "unknown", FIELD_VALUE_LIMIT), inline=True
     )
-    if track.year:
-        embed.add_field(name="Year", value=str(track.year), inline=True)
+    if track.year_label:
+        embed.add_field(name="Year" if track.year_exact else "Decade", value=track.year_label, inline=True)
     embed.add_field(name="Listen", value=f"[Open in Spotify]({track.spotify_url})", inline=True)
     footer = "React 👍 or 👎, or use the buttons."
     if session:
@@ -111,12 +115,53 @@ def suggestion_embed(suggestion: Suggestion, *, session: bool = False) -> discor
     return embed
 
 
-def recommend_header(user: discord.abc.User, seed: str | None, count: int) -> str:
+ROWS_FOOTER = "Rate each song with the buttons of the same number below."
+
+
+def numbered_suggestion_embed(suggestion: Suggestion, number: int, *, last: bool) -> discord.Embed:
+    """One of several songs in one message: numbered like its row of buttons (a reaction on a message
+    of several songs would not say which one), the footer only under the last."""
+    embed = suggestion_embed(suggestion)
+    prefix = f"{number}. "
+    embed.title = prefix + safe(suggestion.track.name, TITLE_LIMIT - len(prefix))
+    embed.remove_footer()
+    if last:
+        embed.set_footer(text=ROWS_FOOTER)
+    return embed
+
+
+def is_cold_start(suggestions: Sequence[Suggestion]) -> bool:
+    """No taste behind these yet: every pick is a cold start's (or a surprise beside one)."""
+    return any(s.kind == "cold_start" for s in suggestions) and all(
+        s.kind in ("cold_start", "explore") for s in suggestions
+    )
+
+
+def recommend_header(
+    user: discord.abc.User, seed: str | None, count: int, *, cold_start: bool = False
+) -> str:
     who = user.mention
     noun = "suggestion" if count == 1 else "suggestions"
     if seed:
         return safe_content(f"🎵 {count} {noun} for {who} based on “{safe(seed, 200)}”:")
+    if cold_start:
+        return safe_content(
+            f"🎵 {count} {noun} for {who} to start with: I don't know your taste yet, so rate these "
+            "and I'll learn it."
+        )
     return safe_content(f"🎵 {count} {noun} for {who} from your taste:")
+
+
+def search_embed(query: str, tracks: Sequence[TrackInfo]) -> discord.Embed:
+    """/search: the catalogue's songs for what was typed, numbered, each with its Spotify link."""
+    embed = discord.Embed(title=safe(f"In the catalogue: {query}", TITLE_LIMIT), colour=COLOUR)
+    if not tracks:
+        embed.description = "Nothing in the catalogue matches that. Try fewer words, or an artist's name."
+        return embed
+    lines = [f"{n}. {track_line(t, 160)} · [Spotify]({t.spotify_url})" for n, t in enumerate(tracks, 1)]
+    embed.description = _bounded(lines, DESCRIPTION_LIMIT - 40)
+    embed.set_footer(text="Use one with /recommend song: (type to search) or /like.")
+    return embed
 
 
 def more_like_header(user: discord.abc.User, track: TrackInfo | None, count: int) -> str:
@@ -196,6 +241,8 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
     embed.add_field(name="Commands allowed in", value=channel, inline=False)
     embed.add_field(name="Default explore rate", value=f"{settings.explore_rate:.2f}", inline=True)
     embed.add_field(name="Session strategy", value=settings.session_strategy, inline=True)
+    mix = f"on, in <#{settings.mix_channel_id}>" if settings.mix_channel_id else "on, no channel yet"
+    embed.add_field(name="Monthly mix", value=mix if settings.mix_enabled else "off", inline=True)
     return embed
 
 
@@ -208,13 +255,17 @@ def error_text(message: str) -> str:
     return safe_content("⚠️ " + safe(message, CONTENT_LIMIT - 10))
 
 
-def _bounded_lines(lines: Sequence[str]) -> str:
+def _bounded(lines: Sequence[str], limit: int) -> str:
     out: list[str] = []
     used = 0
     for line in lines:
-        if used + len(line) + 1 > FIELD_VALUE_LIMIT - 2:
+        if used + len(line) + 1 > limit - 2:
             out.append(ELLIPSIS)
             break
         out.append(line)
         used += len(line) + 1
     return "\n".join(out) or ELLIPSIS
+
+
+def _bounded_lines(lines: Sequence[str]) -> str:
+    return _bounded(lines, FIELD_VALUE_LIMIT)

@@ -1,7 +1,8 @@
 """How the bot answers an interaction: defer, reply, post suggestions, report errors.
 
 Kept in one module so every path obeys the same rules: defer before slow work (Discord's 3-second
-deadline), no mentions ever ping, failures reach the user ephemerally.
+deadline), no mentions ever ping, failures reach the user ephemerally, and an answer costs few REST
+calls (a channel allows about one reaction per 0.25 s and five messages per 5 s).
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ log = logging.getLogger("songrec.bot")
 
 _PUBLIC_DEFER = "songrec_public_defer"
 _ORIGINAL_USED = "songrec_original_used"
+NOTHING_NEW = "I have nothing new to suggest right now. Try /recommend with a song you like."
+
+#: A message holds 5 rows of components: one row of buttons per suggestion.
+SONGS_PER_MESSAGE = 5
+#: Discord's limit on the characters of all the embeds of one message together.
+EMBEDS_TOTAL_LIMIT = 6000
+
+Message = discord.InteractionMessage | discord.WebhookMessage
 
 
 def service_of(interaction: discord.Interaction[Any]) -> SongService:
@@ -66,44 +75,121 @@ async def reply(
     await interaction.followup.send(**kwargs)
 
 
+async def reply_privately(
+    interaction: discord.Interaction[Any], content: str, *, view: discord.ui.View | None = None
+) -> None:
+    """An ephemeral answer, even after a public defer (whose placeholder is removed, not made public)."""
+    kwargs: dict[str, Any] = {"ephemeral": True, "allowed_mentions": embeds.NO_MENTIONS}
+    if view is not None:
+        kwargs["view"] = view
+    if not interaction.response.is_done():
+        await interaction.response.send_message(content, **kwargs)
+        return
+    if interaction.extras.get(_PUBLIC_DEFER) and not interaction.extras.get(_ORIGINAL_USED):
+        # The public "thinking…" placeholder would swallow an ephemeral follow-up and show it to
+        # everyone: remove it first.
+        with suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+    interaction.extras[_ORIGINAL_USED] = True
+    await interaction.followup.send(content, **kwargs)
+
+
 async def post_suggestions(
     interaction: discord.Interaction[Any],
     suggestions: Sequence[Suggestion],
     header: str,
     *,
     session: bool = False,
-) -> list[discord.WebhookMessage]:
-    """One message per suggestion (a reaction then names exactly one track), buttons and 👍/👎 on each.
+) -> list[Message]:
+    """Post suggestions with their buttons, in as few messages as Discord's limits allow.
 
-    The interaction must already be deferred publicly; the header replaces its placeholder.
+    A /recommend answer is one message: the header, one embed per song and a row of buttons per song
+    (up to five songs a message). A group session posts one message per song instead, so everyone's
+    👍/👎 reaction names exactly one track; 👍/👎 are seeded wherever a message holds one song.
+    After a public defer the first message replaces the "thinking…" placeholder.
     """
-    service = service_of(interaction)
+    if not interaction.response.is_done():
+        await defer(interaction, ephemeral=False)
     if not suggestions:
-        await interaction.edit_original_response(
-            content="I have nothing new to suggest right now. Try /recommend with a song you like.",
-            allowed_mentions=embeds.NO_MENTIONS,
-        )
-        interaction.extras[_ORIGINAL_USED] = True
+        await _send(interaction, content=NOTHING_NEW)
         return []
-    await interaction.edit_original_response(content=header, allowed_mentions=embeds.NO_MENTIONS)
-    interaction.extras[_ORIGINAL_USED] = True
+    session = session or any(s.session_id is not None for s in suggestions)
+    if session:
+        await _send(interaction, content=header)
+        groups = [[s] for s in suggestions]
+    else:
+        groups = _groups(suggestions)
     # Local import: views imports this module.
-    from bot.views import suggestion_view
+    from bot.views import suggestions_view
 
-    posted: list[discord.WebhookMessage] = []
-    for suggestion in suggestions:
-        message = await interaction.followup.send(
-            embed=embeds.suggestion_embed(suggestion, session=session or suggestion.session_id is not None),
-            view=suggestion_view(suggestion.id),
-            allowed_mentions=embeds.NO_MENTIONS,
-            wait=True,
+    numbered = len(suggestions) > 1 and not session
+    first = 1
+    shown: list[Message] = []
+    for group in groups:
+        numbers = list(range(first, first + len(group))) if numbered else None
+        first += len(group)
+        message = await _send(
+            interaction,
+            content=None if session or shown else header,
+            cards=_cards(group, numbers, session=session),
+            view=suggestions_view(group, numbers=numbers),
         )
         channel_id = message.channel.id if message.channel else interaction.channel_id
-        await service.attach_message([suggestion.id], message.id, channel_id, interaction.guild_id)
-        posted.append(message)
-    for message in posted:
-        await add_vote_reactions(message)
-    return posted
+        await service_of(interaction).attach_message(
+            [s.id for s in group], message.id, channel_id, interaction.guild_id
+        )
+        shown.append(message)
+    for message, group in zip(shown, groups, strict=True):
+        if len(group) == 1:  # one message, one song: a reaction names it
+            await add_vote_reactions(message)
+    return shown
+
+
+def _cards(
+    group: Sequence[Suggestion], numbers: Sequence[int] | None, *, session: bool
+) -> list[discord.Embed]:
+    if numbers is None:
+        return [embeds.suggestion_embed(s, session=session) for s in group]
+    return [
+        embeds.numbered_suggestion_embed(s, n, last=i == len(group) - 1)
+        for i, (s, n) in enumerate(zip(group, numbers, strict=True))
+    ]
+
+
+def _groups(suggestions: Sequence[Suggestion]) -> list[list[Suggestion]]:
+    """Consecutive runs of at most SONGS_PER_MESSAGE songs whose embeds fit one message together."""
+    groups: list[list[Suggestion]] = []
+    used = 0
+    for number, suggestion in enumerate(suggestions, 1):
+        size = len(embeds.numbered_suggestion_embed(suggestion, number, last=True))
+        if not groups or len(groups[-1]) >= SONGS_PER_MESSAGE or used + size > EMBEDS_TOTAL_LIMIT:
+            groups.append([])
+            used = 0
+        groups[-1].append(suggestion)
+        used += size
+    return groups
+
+
+async def _send(
+    interaction: discord.Interaction[Any],
+    *,
+    content: str | None = None,
+    cards: list[discord.Embed] | None = None,
+    view: discord.ui.View | None = None,
+) -> Message:
+    """Fill the public placeholder when it is still there, else post a public follow-up."""
+    kwargs: dict[str, Any] = {"allowed_mentions": embeds.NO_MENTIONS}
+    if content is not None:
+        kwargs["content"] = content
+    if cards:
+        kwargs["embeds"] = cards
+    if view is not None:
+        kwargs["view"] = view
+    if interaction.extras.get(_PUBLIC_DEFER) and not interaction.extras.get(_ORIGINAL_USED):
+        interaction.extras[_ORIGINAL_USED] = True
+        return await interaction.edit_original_response(**kwargs)
+    interaction.extras[_ORIGINAL_USED] = True
+    return await interaction.followup.send(wait=True, **kwargs)
 
 
 async def add_vote_reactions(message: discord.Message) -> None:
@@ -127,17 +213,6 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
         log.error("unexpected error in %s for user %s", command, interaction.user.id, exc_info=error)
     content = f"⚠️ {text}" if trusted else embeds.error_text(text)
     try:
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                content, ephemeral=True, allowed_mentions=embeds.NO_MENTIONS
-            )
-            return
-        if interaction.extras.get(_PUBLIC_DEFER) and not interaction.extras.get(_ORIGINAL_USED):
-            # The public "thinking…" placeholder would swallow an ephemeral follow-up and show the
-            # error to everyone: remove it first.
-            with suppress(discord.HTTPException):
-                await interaction.delete_original_response()
-        interaction.extras[_ORIGINAL_USED] = True
-        await interaction.followup.send(content, ephemeral=True, allowed_mentions=embeds.NO_MENTIONS)
+        await reply_privately(interaction, content)
     except discord.HTTPException as http_error:
         log.warning("could not tell user %s about an error: %s", interaction.user.id, http_error)

@@ -1,19 +1,22 @@
-"""Buttons under each suggestion (persistent: they work after a restart) and the /forget-me confirmation.
+"""Buttons under suggestions (persistent: they work after a restart) and the /forget-me confirmation.
 
 Each suggestion button carries the suggestion id in its custom_id (`songrec:like:<id>`), so a fresh bot
-process needs no state beyond the service to answer a click on a message it posted days ago.
+process needs no state beyond the service to answer a click on a message it posted days ago. A message
+of several songs has one row of buttons per song, numbered like the song's embed.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import discord
 
 from bot import embeds, replies
 from bot.dedup import first_delivery
+from songrec.domain import Suggestion
 
 log = logging.getLogger("songrec.bot")
 
@@ -23,18 +26,21 @@ class _SuggestionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
 
     action = ""
     button_label = ""
+    numbered_label = ""  # with the song's number, on a message of several songs
     button_emoji: str | None = None
     button_style = discord.ButtonStyle.secondary
 
-    def __init__(self, suggestion_id: int) -> None:
+    def __init__(self, suggestion_id: int, *, number: int | None = None, row: int | None = None) -> None:
         self.suggestion_id = suggestion_id
+        label = self.button_label if number is None else self.numbered_label.format(n=number)
         super().__init__(
             discord.ui.Button(
-                label=self.button_label,
+                label=label,
                 emoji=self.button_emoji,
                 style=self.button_style,
                 custom_id=f"songrec:{self.action}:{suggestion_id}",
-            )
+            ),
+            row=row,
         )
 
     @classmethod
@@ -80,6 +86,7 @@ class _FeedbackButton(_SuggestionButton, template=r"songrec:(?!x)x"):
 class LikeButton(_FeedbackButton, template=r"songrec:like:(?P<id>[0-9]{1,20})"):
     action = "like"
     button_label = "Like"
+    numbered_label = "Like #{n}"
     button_emoji = embeds.LIKE_EMOJI
     button_style = discord.ButtonStyle.success
     value = 1
@@ -88,6 +95,7 @@ class LikeButton(_FeedbackButton, template=r"songrec:like:(?P<id>[0-9]{1,20})"):
 class DislikeButton(_FeedbackButton, template=r"songrec:dislike:(?P<id>[0-9]{1,20})"):
     action = "dislike"
     button_label = "Dislike"
+    numbered_label = "Dislike #{n}"
     button_emoji = embeds.DISLIKE_EMOJI
     button_style = discord.ButtonStyle.danger
     value = -1
@@ -96,6 +104,7 @@ class DislikeButton(_FeedbackButton, template=r"songrec:dislike:(?P<id>[0-9]{1,2
 class MoreLikeThisButton(_SuggestionButton, template=r"songrec:more:(?P<id>[0-9]{1,20})"):
     action = "more"
     button_label = "More like this"
+    numbered_label = "More like #{n}"
     button_emoji = "🔁"
     button_style = discord.ButtonStyle.primary
     count = 3
@@ -114,6 +123,7 @@ class MoreLikeThisButton(_SuggestionButton, template=r"songrec:more:(?P<id>[0-9]
 class WhyButton(_SuggestionButton, template=r"songrec:why:(?P<id>[0-9]{1,20})"):
     action = "why"
     button_label = "Why?"
+    numbered_label = "Why #{n}?"
     button_emoji = "💡"
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
@@ -131,11 +141,18 @@ DYNAMIC_ITEMS: tuple[type[_SuggestionButton], ...] = (
 )
 
 
-def suggestion_view(suggestion_id: int) -> discord.ui.View:
-    """The buttons under one suggestion; timeout=None and dynamic ids make them survive restarts."""
+def suggestions_view(
+    suggestions: Sequence[Suggestion], *, numbers: Sequence[int] | None = None
+) -> discord.ui.View:
+    """One row of buttons per song (a message holds five rows), labelled with the song's number when
+    the message shows several; timeout=None and dynamic custom ids make them survive restarts."""
+    if len(suggestions) > replies.SONGS_PER_MESSAGE:
+        raise ValueError(f"a message holds the buttons of {replies.SONGS_PER_MESSAGE} songs at most")
     view = discord.ui.View(timeout=None)
-    for cls in DYNAMIC_ITEMS:
-        view.add_item(cls(suggestion_id))
+    for row, suggestion in enumerate(suggestions):
+        number = numbers[row] if numbers is not None else None
+        for cls in DYNAMIC_ITEMS:
+            view.add_item(cls(suggestion.id, number=number, row=row))
     return view
 
 

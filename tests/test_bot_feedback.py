@@ -10,8 +10,11 @@ from tests.support.bot_harness import (
     custom_ids,
     eventually,
     running_bot,
+    shown_suggestions,
     suggestion_id,
+    suggestion_ids,
     suggestion_messages,
+    wait_suggestions,
     world,
 )
 from tests.support.discord_server import EPHEMERAL, FakeDiscord
@@ -19,9 +22,12 @@ from tests.support.service_double import ServiceDouble
 
 
 async def _recommend(w: World, user: int, count: int = 2) -> list[dict]:
+    """The messages of a /recommend answer; one of one song carries the bot's 👍/👎 before it returns."""
     ix = await w.fake.slash(user, "recommend", count=count)
-    posted = suggestion_messages(await w.fake.wait_reply(ix, count + 1))
-    await w.fake.wait_for(lambda: all(len(w.fake.bot_reactions(int(m["id"]))) == 2 for m in posted))
+    posted = suggestion_messages(await wait_suggestions(w.fake, ix, count))
+    await w.fake.wait_for(
+        lambda: all(len(w.fake.bot_reactions(int(m["id"]))) == 2 for m in posted if count == 1)
+    )
     return posted
 
 
@@ -37,7 +43,7 @@ async def test_like_and_dislike_by_command(monkeypatch: pytest.MonkeyPatch) -> N
         assert reply["flags"] & EPHEMERAL and "nothing to rate here yet" in reply["content"]
 
         posted = await _recommend(w, w.alice, 2)
-        last = w.service.suggestions[suggestion_id(posted[-1])].track
+        last = w.service.suggestions[shown_suggestions(posted)[-1]].track
         ix = await w.fake.slash(w.alice, "like")  # no song: the last suggestion shown here
         (reply,) = await w.fake.wait_reply(ix)
         assert (
@@ -85,13 +91,47 @@ async def test_buttons_like_dislike_why_and_more(monkeypatch: pytest.MonkeyPatch
         assert w.service.calls_to("why")[-1]["suggestion_id"] == sid
 
         ix = await w.fake.click(w.carol, mid, f"songrec:more:{sid}")
-        messages = await w.fake.wait_reply(ix, 4)
-        assert f"more like **{track.name}**" in messages[0]["content"]
-        more = suggestion_messages(messages)
-        assert len(more) == 3 and not any(m["flags"] & EPHEMERAL for m in more)
+        (more,) = await wait_suggestions(w.fake, ix, 3)  # one message: three songs, a row of buttons each
+        assert f"more like **{track.name}**" in more["content"] and not more["flags"] & EPHEMERAL
         assert w.service.calls_to("more_like")[-1] == {"user_id": w.carol, "suggestion_id": sid, "k": 3}
-        assert all(custom_ids(m)[0] == f"songrec:like:{suggestion_id(m)}" for m in more)
+        shown = suggestion_ids(more)
+        assert len(shown) == 3 and [row["components"][0]["custom_id"] for row in more["components"]] == [
+            f"songrec:like:{s}" for s in shown
+        ]
         assert w.fake.violations == [] and w.fake.unhandled == []
+
+
+@bounded(20)
+async def test_each_row_of_buttons_rates_its_own_song(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with world(monkeypatch) as w:
+        (message,) = await _recommend(w, w.alice, 5)
+        mid, sids = int(message["id"]), suggestion_ids(message)
+        assert len(sids) == 5
+        for sid, value in ((sids[3], 1), (sids[1], -1)):
+            action = "like" if value > 0 else "dislike"
+            ix = await w.fake.click(w.bob, mid, f"songrec:{action}:{sid}")
+            (reply,) = await w.fake.wait_reply(ix)
+            assert w.service.suggestions[sid].track.name in reply["content"]
+        votes = [
+            (c["suggestion_id"], c["user_id"])
+            for c in w.service.calls_to("like") + w.service.calls_to("dislike")
+        ]
+        assert votes == [(sids[3], w.bob), (sids[1], w.bob)]
+        assert sorted(await _history(w, w.bob)) == sorted(
+            [
+                (w.service.suggestions[sids[3]].track.track_id, 1, "button"),
+                (w.service.suggestions[sids[1]].track.track_id, -1, "button"),
+            ]
+        )
+
+        # A reaction on a message of several songs names none of them: nothing is recorded for it,
+        # while one on a message of one song (handled after it) is.
+        (single,) = await _recommend(w, w.alice, 1)
+        await w.fake.react(w.carol, mid, "👍")
+        await w.fake.react(w.carol, int(single["id"]), "👍")
+        await eventually(lambda: len(w.service.calls_to("like")) == 2, what="carol's like")
+        track = w.service.suggestions[suggestion_id(single)].track
+        assert await _history(w, w.carol) == [(track.track_id, 1, "reaction")]
 
 
 @bounded(20)
@@ -155,7 +195,7 @@ async def test_buttons_and_reactions_work_after_a_restart(monkeypatch: pytest.Mo
         alice, bob = fake.add_user("alice"), fake.add_user("bob")
         async with running_bot(fake, service) as first:
             ix = await fake.slash(alice, "recommend", count=1)
-            message = suggestion_messages(await fake.wait_reply(ix, 2))[0]
+            message = suggestion_messages(await wait_suggestions(fake, ix, 1))[0]
             await fake.wait_for(lambda: len(fake.bot_reactions(int(message["id"]))) == 2)
         assert first.is_closed()
 
@@ -205,3 +245,22 @@ async def test_history_and_forget_me(monkeypatch: pytest.MonkeyPatch) -> None:
         await w.fake.wait_reply(click)
         assert "nothing was deleted" in w.fake.messages[int(confirm["id"])]["content"]
         assert len(await w.service.history(w.bob)) == 1
+
+
+@bounded(20)
+async def test_an_ambiguous_like_offers_a_menu_and_the_pick_is_rated(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with world(monkeypatch) as w:
+        ix = await w.fake.slash(w.alice, "dislike", song="Hello")
+        (prompt,) = await w.fake.wait_reply(ix)
+        assert prompt["flags"] & EPHEMERAL and "which one do you dislike?" in prompt["content"]
+        assert await _history(w, w.alice) == [], "nothing is rated before the pick"
+        (menu,) = [c for row in prompt["components"] for c in row["components"]]
+        lionel = next(o["value"] for o in menu["options"] if "Lionel Richie" in o["label"])
+
+        pick = await w.fake.choose(w.alice, int(prompt["id"]), menu["custom_id"], lionel)
+        await w.fake.wait_reply(pick)
+        assert pick.callback_type == 6 and pick.errors == []
+        edited = w.fake.messages[int(prompt["id"])]
+        assert "less like **Hello** by Lionel Richie" in edited["content"] and edited["components"] == []
+        assert await _history(w, w.alice) == [(lionel, -1, "command")]
+        assert w.fake.violations == [] and w.fake.unhandled == []

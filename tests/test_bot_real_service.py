@@ -16,7 +16,9 @@ from tests.support.bot_harness import (
     eventually,
     running_bot,
     suggestion_id,
+    suggestion_ids,
     suggestion_messages,
+    wait_suggestions,
     world,
 )
 from tests.support.discord_server import EPHEMERAL, FakeDiscord
@@ -46,46 +48,46 @@ async def test_recommend_like_by_button_and_reaction_in_the_database(
     async with open_service(db) as service, world(monkeypatch, service) as w:
         # /recommend from taste (a newcomer: cold start).
         ix = await w.fake.slash(w.alice, "recommend", count=3)
-        messages = await w.fake.wait_reply(ix, 4)
-        assert "from your taste" in messages[0]["content"]
-        posted = suggestion_messages(messages)
-        assert len(posted) == 3
-        for message in posted:
-            sid = suggestion_id(message)
+        (message,) = suggestion_messages(await wait_suggestions(w.fake, ix, 3))  # one message, 3 songs
+        assert "to start with" in message["content"] and "from your taste" not in message["content"]
+        sids = suggestion_ids(message)
+        assert len(sids) == 3
+        for sid, embed in zip(sids, message["embeds"], strict=True):
             stored = await service.get_suggestion(sid)
             assert stored is not None and stored.kind in ("cold_start", "explore")
-            assert stored.reason in message["embeds"][0]["description"]
+            assert stored.reason in embed["description"]
             assert posted_message_of(db, sid) == int(message["id"])
 
-        # /recommend with a song, then a Like button click by bob.
+        # /recommend with a song, then bob clicks the second song's Like button.
         ix = await w.fake.slash(w.alice, "recommend", song="Song 12", count=2)
-        messages = await w.fake.wait_reply(ix, 3)
-        assert "Song 12" in messages[0]["content"]
-        seeded = suggestion_messages(messages)
-        sid = suggestion_id(seeded[0])
+        (seeded,) = suggestion_messages(await wait_suggestions(w.fake, ix, 2))
+        assert "Song 12" in seeded["content"]
+        sid = suggestion_ids(seeded)[1]
         track = (await service.get_suggestion(sid)).track  # type: ignore[union-attr]
         assert track.name != "Song 12"
-        ix = await w.fake.click(w.bob, int(seeded[0]["id"]), f"songrec:like:{sid}")
+        ix = await w.fake.click(w.bob, int(seeded["id"]), f"songrec:like:{sid}")
         (reply,) = await w.fake.wait_reply(ix)
         assert reply["flags"] & EPHEMERAL and track.name in reply["content"]
         assert live_votes(db, w.bob) == [(track.track_id, 1, "button", sid)]
 
-        # A 👍 reaction by carol is a like; removing it takes the like back.
-        await w.fake.wait_for(lambda: len(w.fake.bot_reactions(int(seeded[1]["id"]))) == 2)
-        other = suggestion_id(seeded[1])
+        # On a message of one song, a 👍 reaction by carol is a like; removing it takes the like back.
+        ix = await w.fake.slash(w.alice, "recommend", song="Song 12", count=1)
+        (single,) = suggestion_messages(await wait_suggestions(w.fake, ix, 1))
+        await w.fake.wait_for(lambda: len(w.fake.bot_reactions(int(single["id"]))) == 2)
+        other = suggestion_id(single)
         other_track = (await service.get_suggestion(other)).track  # type: ignore[union-attr]
-        await w.fake.react(w.carol, int(seeded[1]["id"]), "👍")
+        await w.fake.react(w.carol, int(single["id"]), "👍")
         await eventually(lambda: live_votes(db, w.carol), what="carol's like in the database")
         assert live_votes(db, w.carol) == [(other_track.track_id, 1, "reaction", other)]
-        await w.fake.react(w.carol, int(seeded[1]["id"]), "👍", add=False)
+        await w.fake.react(w.carol, int(single["id"]), "👍", add=False)
         await eventually(lambda: not live_votes(db, w.carol), what="carol's like undone")
 
         # /like with no song likes the last suggestion shown to alice here; /why explains it.
         ix = await w.fake.slash(w.alice, "like")
         (reply,) = await w.fake.wait_reply(ix)
         assert "Noted: you like" in reply["content"]
-        last = (await service.get_suggestion(suggestion_id(seeded[-1]))).track  # type: ignore[union-attr]
-        assert live_votes(db, w.alice) == [(last.track_id, 1, "command", suggestion_id(seeded[-1]))]
+        last = (await service.get_suggestion(other)).track  # type: ignore[union-attr]
+        assert live_votes(db, w.alice) == [(last.track_id, 1, "command", other)]
         ix = await w.fake.slash(w.alice, "why")
         (reply,) = await w.fake.wait_reply(ix)
         assert "close to Song 12" in reply["content"]
@@ -102,7 +104,7 @@ async def test_a_click_after_a_restart_of_bot_and_service(
         alice, bob = fake.add_user("alice"), fake.add_user("bob")
         async with open_service(db) as service, running_bot(fake, service):
             ix = await fake.slash(alice, "recommend", count=1)
-            message = suggestion_messages(await fake.wait_reply(ix, 2))[0]
+            message = suggestion_messages(await wait_suggestions(fake, ix, 1))[0]
             await fake.wait_for(lambda: len(fake.bot_reactions(int(message["id"]))) == 2)
         sid = suggestion_id(message)
         async with open_service(db) as service, running_bot(fake, service):  # a new process, same database
@@ -138,7 +140,8 @@ async def test_three_member_session_on_the_real_service(
         posted = suggestion_messages(messages)
         picks = [await service.get_suggestion(suggestion_id(m)) for m in posted]
         assert all(p is not None and p.kind == "session" for p in picks)
-        assert all("least misery" in p.reason for p in picks)  # type: ignore[union-attr]
+        assert all("nobody should mind" in p.reason for p in picks)  # type: ignore[union-attr]
+        assert all("least_misery" in p.score_parts for p in picks)  # type: ignore[union-attr]
 
         first = posted[0]
         await fake.wait_for(lambda: len(fake.bot_reactions(int(first["id"]))) == 2)

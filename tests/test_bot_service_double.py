@@ -20,7 +20,7 @@ async def test_calls_are_recorded_in_order_with_their_arguments() -> None:
     await double.like(7, suggestion_id=picks[0].id, source="button")
     assert [name for name, _ in double.calls] == ["recommend", "like"]
     assert double.calls_to("recommend") == [
-        {"user_id": 7, "seeds": ["Thunder Road"], "k": 2, "filters": None, "channel_id": 9}
+        {"user_id": 7, "seeds": ["Thunder Road"], "k": 2, "filters": None, "channel_id": 9, "artist": None}
     ]
     assert double.calls_to("like")[0]["suggestion_id"] == picks[0].id
 

@@ -10,7 +10,7 @@ import pytest
 from bot.app import BotConfig, load_config, run_bot, sync_commands
 from songrec.cli.serve import main as serve_main
 from songrec.domain import BotConfigError
-from tests.support.bot_harness import TOKEN, bounded, running_bot, world
+from tests.support.bot_harness import TOKEN, bounded, running_bot, shown_suggestions, wait_suggestions, world
 from tests.support.discord_server import ADMIN_PERMISSIONS, EPHEMERAL, Channel, FakeDiscord
 from tests.support.service_double import ServiceDouble
 
@@ -54,7 +54,7 @@ async def test_command_channel_restriction(monkeypatch: pytest.MonkeyPatch) -> N
         assert w.service.calls_to("recommend") == []
 
         ix = await fake.slash(w.alice, "recommend", count=1)  # in the command channel
-        assert len(await fake.wait_reply(ix, 2)) == 2
+        assert len(shown_suggestions(await wait_suggestions(fake, ix, 1))) == 1
 
         # /settings itself works anywhere, so an admin can always lift the restriction.
         ix = await fake.slash(
@@ -67,7 +67,7 @@ async def test_command_channel_restriction(monkeypatch: pytest.MonkeyPatch) -> N
         (reply,) = await fake.wait_reply(ix)
         assert "Saved" in reply["content"]
         ix = await fake.slash(w.alice, "recommend", channel_id=fake.other_channel_id, count=1)
-        assert len(await fake.wait_reply(ix, 2)) == 2
+        assert len(shown_suggestions(await wait_suggestions(fake, ix, 1))) == 1
 
 
 def test_missing_token_is_explained(
@@ -77,7 +77,9 @@ def test_missing_token_is_explained(
         load_config({})
     with pytest.raises(BotConfigError, match="DEV_GUILD_ID must be a server id"):
         load_config({"DISCORD_TOKEN": "x", "DEV_GUILD_ID": "my server"})
-    assert load_config({"DISCORD_TOKEN": " tok ", "DEV_GUILD_ID": "42"}) == BotConfig("tok", 42)
+    assert load_config({"DISCORD_TOKEN": " tok ", "DEV_GUILD_ID": "42"}) == BotConfig(
+        "tok", 42, monthly_mix=True
+    ), "a real bot posts the monthly mixes"
 
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     with pytest.raises(BotConfigError, match="DISCORD_TOKEN is not set"):
@@ -104,6 +106,7 @@ async def test_sync_is_explicit_and_targets_a_guild_or_global(
         names = await sync_commands(fake.guild_id, config=config)
         expected = {
             "recommend",
+            "search",
             "like",
             "dislike",
             "why",
@@ -111,12 +114,15 @@ async def test_sync_is_explicit_and_targets_a_guild_or_global(
             "forget-me",
             "session",
             "settings",
+            "explore",
             "admin",
             "export",
             "privacy",
             "taste",
             "compat",
             "neighbours",
+            "mix",
+            "charts",
         }
         assert set(names) == expected
         (put,) = fake.requests_to("PUT", rf"/guilds/{fake.guild_id}/commands$")
@@ -124,6 +130,7 @@ async def test_sync_is_explicit_and_targets_a_guild_or_global(
         assert str(by_name["settings"]["default_member_permissions"]) == "32"  # manage_guild
         assert str(by_name["admin"]["default_member_permissions"]) == "32"
         assert {o["name"] for o in by_name["session"]["options"]} == {"start", "join", "leave", "next", "end"}
+        assert {o["name"] for o in by_name["mix"]["options"]} == {"now", "export"}
         assert {o["name"] for o in by_name["privacy"]["options"]} == {
             "show",
             "opt-out",

@@ -13,7 +13,7 @@ import pytest
 from songrec.content.engine import Engine
 from songrec.service import Service
 from songrec.spotify import SpotifyClient, SpotifyConfig
-from tests.support.bot_harness import bounded, suggestion_id, suggestion_messages, world
+from tests.support.bot_harness import bounded, shown_suggestions, wait_suggestions, world
 from tests.support.discord_server import EPHEMERAL
 from tests.support.spotify_env import (
     DEPRECATED,
@@ -63,8 +63,8 @@ def playlist_of(spotify: FakeSpotify, text: str) -> list[str]:
 
 async def picked_tracks(service: Service, messages: list[dict]) -> list[str]:  # type: ignore[type-arg]
     out = []
-    for message in suggestion_messages(messages):
-        suggestion = await service.get_suggestion(suggestion_id(message))
+    for sid in shown_suggestions(messages):
+        suggestion = await service.get_suggestion(sid)
         assert suggestion is not None
         out.append(suggestion.track.track_id)
     return out
@@ -96,7 +96,7 @@ async def test_links_and_export_through_the_bot(
         before = len(spotify.api_calls())
         tid = catalogue_track(eng, 12)[0]
         ix = await w.fake.slash(w.alice, "recommend", song=f"spotify:track:{tid}", count=3)
-        shown = await picked_tracks(service, await w.fake.wait_reply(ix, 4))
+        shown = await picked_tracks(service, await wait_suggestions(w.fake, ix, 3))
         assert len(shown) == 3 and len(spotify.api_calls()) == before
 
         # /export before the operator logged in: an ephemeral sentence saying what to run.
@@ -117,7 +117,7 @@ async def test_links_and_export_through_the_bot(
         store_login(spotify, cfg, expired=True)
         spotify.revoke_refresh_tokens()
         ix = await w.fake.slash(w.bob, "recommend", song="Song 40", count=1)
-        await w.fake.wait_reply(ix, 2)
+        await wait_suggestions(w.fake, ix, 1)
         ix = await w.fake.slash(w.bob, "export")
         (reply,) = await w.fake.wait_reply(ix)
         assert reply["flags"] & EPHEMERAL
@@ -187,7 +187,7 @@ async def test_without_spotify_the_bot_works_and_explains(
     ):
         fake = w.fake
         ix = await fake.slash(w.alice, "recommend", song="Song 12", count=2)
-        assert len(suggestion_messages(await fake.wait_reply(ix, 3))) == 2
+        assert len(shown_suggestions(await wait_suggestions(fake, ix, 2))) == 2
 
         ix = await fake.slash(w.alice, "export")
         (reply,) = await fake.wait_reply(ix)

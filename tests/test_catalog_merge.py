@@ -118,6 +118,8 @@ def test_popularity_imputed_from_the_decade_median_then_global_median() -> None:
     assert merged.loc[IDS[5:8], "popularity_imputed"].all()
     assert not merged.loc[IDS[0:5], "popularity_imputed"].any()
     assert merged.loc[IDS[5:8], "year_imputed"].all()
+    # A Hit Predictor decade is known even where the year is not: only a wholly missing date says so.
+    assert not merged["decade_imputed"].any()
 
 
 def test_fallbacks_when_no_source_knows_popularity_or_year() -> None:
@@ -128,6 +130,7 @@ def test_fallbacks_when_no_source_knows_popularity_or_year() -> None:
     both = pd.concat([frame([{"track_id": IDS[1], "year": 1990}], "g"), only], ignore_index=True)
     filled = impute(both)
     assert list(filled["year"]) == [1990, 1990] and list(filled["year_imputed"]) == [False, True]
+    assert list(filled["decade_imputed"]) == [False, True]  # 1990 is a guess, not even its decade known
 
 
 def test_merged_frame_has_the_schema_and_no_duplicates() -> None:

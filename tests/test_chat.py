@@ -41,6 +41,7 @@ async def test_chat_commands_against_the_real_service(open_service: ServiceOpene
                 "/like 2",  # again: already liked
                 "/dislike",  # the last one shown
                 "/why 1",
+                "/why 1 details",
                 "/why 9",
                 "/history",
                 "/recommend",
@@ -167,3 +168,37 @@ async def test_a_number_outside_the_list_or_with_no_list_is_refused() -> None:
     assert "There is no list on screen to pick number 7 from" in text
     assert text.count("Give a number from the list on screen (1-2).") == 2
     assert not double.calls_to("dislike") and len(double.calls_to("like")) == 1  # only the bare /like
+
+
+async def test_chat_finds_songs_and_artists_and_says_what_it_knows() -> None:
+    from tests.support.service_double import ServiceDouble
+
+    service = ServiceDouble()
+    text = await _chat(
+        service,
+        [
+            "/recommend",  # a newcomer: a cold start says so
+            "/search hello",
+            "/like",  # a list of songs on screen: which one?
+            "/like 2",  # the second song found
+            "/search my generation",
+            "/like 9",  # outside the list
+            "/artist Adele 3",
+            "/why 1",
+            "/why 1 details",
+            "/artist",
+        ],
+    )
+    assert "To start with (I don't know your taste yet" in text and "From your taste" not in text
+    assert "In the catalogue for “hello”:" in text and " 1. Hello — Adele (2015)" in text
+    assert "Give a number from the list on screen (1-2), or a song." in text
+    assert "👍 Noted: you like Hello by Lionel Richie." in text
+    assert " 1. My Generation — The Who (1960s)" in text and "1965" not in text
+    assert "Give a number from the list on screen (1-1)." in text
+    assert "Songs like Adele:" in text
+    recommend = service.calls_to("recommend")[-1]
+    assert recommend["artist"] == "Adele" and recommend["k"] == 3
+    assert [call["details"] for call in service.calls_to("why")] == [False, True]
+    why_plain, why_detailed = text.split("Score")[0], text
+    assert why_plain.count("Because you asked for something like") >= 1 and "Score" in why_detailed
+    assert "Name an artist: /artist Daft Punk" in text

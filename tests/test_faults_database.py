@@ -14,7 +14,7 @@ import pytest
 
 from songrec.domain import ServiceUnavailable
 from songrec.service.errors import BUSY
-from tests.support.bot_harness import bounded, world
+from tests.support.bot_harness import bounded, wait_suggestions, world
 from tests.support.discord_server import EPHEMERAL
 from tests.support.service_env import ServiceOpener
 
@@ -82,7 +82,7 @@ async def test_the_user_hears_busy_in_discord(
     db = tmp_path / "songrec.sqlite3"
     async with open_service(db, busy_deadline_s=0.6) as service, world(monkeypatch, service) as w:
         ix = await w.fake.slash(w.alice, "recommend", song="Song 12", count=1)
-        await w.fake.wait_reply(ix, 2)
+        await wait_suggestions(w.fake, ix, 1)
         locker = Locker(tmp_path, db)
         try:
             ix = await w.fake.slash(w.alice, "like")

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bot_harness import bounded, eventually, suggestion_id, suggestion_messages, world
+from tests.support.bot_harness import (
+    bounded,
+    eventually,
+    suggestion_id,
+    suggestion_messages,
+    wait_suggestions,
+    world,
+)
 from tests.support.service_env import ServiceOpener
 
 
@@ -27,11 +34,12 @@ async def test_429s_are_retried_and_the_command_still_succeeds(
     async with open_service(tmp_path / "db.sqlite3") as service, world(monkeypatch, service) as w:
         fake = w.fake
         fake.rate_limit_once("POST", r"^/interactions/\d+/[^/]+/callback$", retry_after=0.3)  # the defer
-        fake.rate_limit_once("POST", r"^/webhooks/\d+/[^/]+$", retry_after=0.2)  # a follow-up
+        answer = r"^/webhooks/\d+/[^/]+/messages/@original$"  # the answer fills the placeholder
+        fake.rate_limit_once("PATCH", answer, retry_after=0.2)
         fake.rate_limit_once("PUT", r"/reactions/", retry_after=0.2, is_global=True)  # seeding 👍
-        ix = await fake.slash(w.alice, "recommend", song="Song 12", count=2)
-        posted = suggestion_messages(await fake.wait_reply(ix, 3))
-        assert len(posted) == 2
+        ix = await fake.slash(w.alice, "recommend", song="Song 12", count=1)  # one song: reactions too
+        posted = suggestion_messages(await wait_suggestions(fake, ix, 1))
+        assert len(posted) == 1
         for message in posted:
             await fake.wait_for(lambda m=message: len(fake.bot_reactions(int(m["id"]))) == 2)
         assert len(fake.rate_limited) == 3
@@ -53,7 +61,7 @@ async def test_gateway_reconnect_resumes_and_later_interactions_work(
     async with open_service(tmp_path / "db.sqlite3") as service, world(monkeypatch, service) as w:
         fake = w.fake
         ix = await fake.slash(w.alice, "recommend", count=1)
-        await fake.wait_reply(ix, 2)
+        await wait_suggestions(fake, ix, 1)
         session = fake._sessions and next(iter(fake._sessions))
         await fake.drop_connection(code=4000)  # Discord restarting a gateway node
         await fake.wait_for(lambda: fake.resumes, 10.0, "a RESUME")
@@ -64,7 +72,7 @@ async def test_gateway_reconnect_resumes_and_later_interactions_work(
         assert ("RESUMED", {}) in fake.sent_events
 
         ix = await fake.slash(w.bob, "recommend", song="Song 12", count=1)
-        assert len(suggestion_messages(await fake.wait_reply(ix, 2))) == 1
+        assert len(suggestion_messages(await wait_suggestions(fake, ix, 1))) == 1
         assert fake.violations == [] and fake.unhandled == []
 
 
@@ -80,7 +88,7 @@ async def test_reaction_on_a_deleted_message(
     async with open_service(db) as service, world(monkeypatch, service) as w:
         fake = w.fake
         ix = await fake.slash(w.alice, "recommend", song="Song 12", count=1)
-        (message,) = suggestion_messages(await fake.wait_reply(ix, 2))
+        (message,) = suggestion_messages(await wait_suggestions(fake, ix, 1))
         message_id, sid = int(message["id"]), suggestion_id(message)
         await fake.wait_for(lambda: len(fake.bot_reactions(message_id)) == 2)
 

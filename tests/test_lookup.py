@@ -42,6 +42,12 @@ def test_normalise_and_same_song_keys() -> None:
         "Ring Of Fire", ["Johnny Cash"]
     )
     assert title_key("Ring of Fire", ["Social Distortion"]) != title_key("Ring Of Fire", ["Johnny Cash"])
+    assert title_key('Lose Yourself - From "8 Mile" Soundtrack', ["Eminem"]) == title_key(
+        "Lose Yourself", ["Eminem"]
+    )
+    assert title_key("Hero (From Spider-Man Soundtrack)", ["Chad Kroeger"]) == title_key(
+        "Hero", ["Chad Kroeger"]
+    )
 
 
 def test_exact_title_with_and_without_artist(titles: TitleIndex) -> None:
@@ -186,3 +192,99 @@ def test_autocomplete_of_a_track_id_is_that_track(names: TitleIndex) -> None:
     """A Discord autocomplete pick arrives as the track id: looking it up again names the song."""
     row = names.row_of_id["6bbbbbbbbbbbbbbbbbbbbb"]
     assert names.autocomplete("6bbbbbbbbbbbbbbbbbbbbb") == [row]
+
+
+# Looking in the catalogue: relevance, one entry per song, no unrelated tail ---------------------------
+
+SEARCHABLE = [
+    ("1ccccccccccccccccccccc", "Ring Of Fire", ["Johnny Cash"], 59.0),
+    ("2ccccccccccccccccccccc", "Ring of Fire", ["Johnny Cash"], 50.0),  # a re-release: the same song
+    ("3ccccccccccccccccccccc", "Ring of Fire - Remastered 2002", ["Johnny Cash"], 40.0),
+    ("4ccccccccccccccccccccc", "Burning With Fire", ["Tapps"], 90.0),
+    ("5ccccccccccccccccccccc", "Morning Coffee", ["bearé"], 95.0),
+    ("6ccccccccccccccccccccc", "All Right Now", ["Free"], 70.0),
+    ("7ccccccccccccccccccccc", "All Right Now", ["Free"], 70.0),
+    ("8ccccccccccccccccccccc", "Nirvana", ["Death In June"], 48.0),
+    ("9ccccccccccccccccccccc", "Smells Like Teen Spirit", ["Nirvana"], 81.0),
+    ("0ccccccccccccccccccccc", "Come As You Are", ["Nirvana"], 78.0),
+    ("adcccccccccccccccccccc", "One More Time", ["Daft Punk"], 74.0),
+    ("aecccccccccccccccccccc", "Get Lucky", ["Daft Punk", "Pharrell Williams"], 80.0),
+    ("afcccccccccccccccccccc", "Daft Punk Is Playing at My House", ["LCD Soundsystem"], 55.0),
+    ("agcccccccccccccccccccc", "Hello", ["Adele"], 80.0),
+    ("ahcccccccccccccccccccc", "Sunshine", ["Hello"], 30.0),
+    ("aicccccccccccccccccccc", "Für Elise, WoO 59", ["Ludwig van Beethoven"], 43.0),
+    ("ajcccccccccccccccccccc", "Take Five", ["The Dave Brubeck Quartet"], 59.0),
+    ("akcccccccccccccccccccc", "Blue Rondo", ["Dave Brubeck"], 45.0),
+    ("alcccccccccccccccccccc", "Xyz Anthem", ["XYZ"], 45.0),
+]
+
+
+@pytest.fixture(scope="module")
+def searchable() -> TitleIndex:
+    base = make_catalog(200)
+    extra = base.head(len(SEARCHABLE)).copy()
+    extra["track_id"] = [s[0] for s in SEARCHABLE]
+    extra["name"] = [s[1] for s in SEARCHABLE]
+    extra["artists"] = [s[2] for s in SEARCHABLE]
+    extra["popularity"] = [s[3] for s in SEARCHABLE]
+    return TitleIndex.build(pd.concat([base, extra], ignore_index=True))
+
+
+def shown(index: TitleIndex, rows: list[int]) -> list[str]:
+    return [f"{index.tracks[r].name} — {index.tracks[r].artist_line}" for r in rows]
+
+
+def test_autocomplete_lists_each_song_once_and_no_unrelated_tail(searchable: TitleIndex) -> None:
+    assert shown(searchable, searchable.autocomplete("Ring of Fire")) == ["Ring Of Fire — Johnny Cash"]
+    assert shown(searchable, searchable.autocomplete("All Right Now")) == ["All Right Now — Free"]
+    assert shown(searchable, searchable.search("ring of fire", 10)) == ["Ring Of Fire — Johnny Cash"]
+
+
+def test_search_ranks_whole_title_and_artist_names_before_words_anywhere(searchable: TitleIndex) -> None:
+    nirvana = shown(searchable, searchable.search("nirvana", 10))
+    # The band's songs and the song titled so are all exact matches: the most popular first.
+    assert nirvana[:3] == [
+        "Smells Like Teen Spirit — Nirvana",
+        "Come As You Are — Nirvana",
+        "Nirvana — Death In June",
+    ]
+    daft = shown(searchable, searchable.search("daft punk", 10))
+    assert daft[:2] == ["Get Lucky — Daft Punk, Pharrell Williams", "One More Time — Daft Punk"]
+    assert daft[2] == "Daft Punk Is Playing at My House — LCD Soundsystem"  # words in a title come after
+    # A typo still finds the song, and only close spellings are offered.
+    assert shown(searchable, searchable.search("smells like teen sprit", 10)) == [
+        "Smells Like Teen Spirit — Nirvana"
+    ]
+    assert searchable.search("", 10) == [] and searchable.search("qqqzzzxxv wwwkkk", 10) == []
+
+
+def test_a_bare_artist_name_is_read_as_the_artist(searchable: TitleIndex) -> None:
+    from songrec.content.artist_lookup import reads_as_artist
+
+    nirvana = reads_as_artist(searchable, "Nirvana")  # the band, not Death In June's song "Nirvana"
+    assert nirvana is not None and nirvana.name == "Nirvana"
+    assert {searchable.tracks[r].name for r in nirvana.rows} == {"Smells Like Teen Spirit", "Come As You Are"}
+    daft = reads_as_artist(searchable, "daft punk")
+    assert daft is not None and {searchable.tracks[r].name for r in daft.rows} == {
+        "One More Time",
+        "Get Lucky",
+    }
+    assert reads_as_artist(searchable, "Hello") is None, "Adele's Hello is better known than the band Hello"
+    assert reads_as_artist(searchable, "Ring of Fire") is None
+    assert reads_as_artist(searchable, "Take Five - Dave Brubeck") is None  # a title with its artist
+
+
+def test_an_artist_given_is_found_through_typos_and_partial_credits(searchable: TitleIndex) -> None:
+    from songrec.content.artist_lookup import find_artist
+
+    beethoven = find_artist(searchable, "Beethoven")
+    assert beethoven is not None and beethoven.name == "Ludwig van Beethoven"
+    typo = find_artist(searchable, "Daft Pnuk")
+    assert typo is not None and typo.name == "Daft Punk"
+    brubeck = find_artist(searchable, "Dave Brubeck")  # one act under two credits: all of their songs
+    assert brubeck is not None and {searchable.tracks[r].name for r in brubeck.rows} == {
+        "Take Five",
+        "Blue Rondo",
+    }
+    assert find_artist(searchable, "Nobody Known Xyz") is None, "a credit holding one word typed is not it"
+    assert find_artist(searchable, "Daft Pnuk", fuzzy=False) is None

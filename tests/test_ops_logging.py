@@ -23,7 +23,7 @@ from bot.app import BotConfig
 from songrec.ops.logs import REDACTED, redact, register_secret, setup_logging
 from songrec.spotify import SpotifyClient, SpotifyConfig
 from tests.support import bot_harness
-from tests.support.bot_harness import bounded, running_bot
+from tests.support.bot_harness import bounded, running_bot, wait_suggestions
 from tests.support.discord_server import FakeDiscord
 from tests.support.service_double import ServiceDouble
 from tests.support.spotify_server import seeded_fake
@@ -141,7 +141,7 @@ async def test_no_secret_reaches_any_log_line_at_debug(
         async with running_bot(fake, service, config=BotConfig(token=DISCORD_SECRET)):
             fake.rate_limit_once("POST", r"^/webhooks/")
             ix = await fake.slash(alice, "recommend", count=1)
-            await fake.wait_reply(ix, 2)
+            await wait_suggestions(fake, ix, 1)
             ix = await fake.slash(alice, "history")
             (reply,) = await fake.wait_reply(ix)
             assert "something went wrong" in reply["content"].lower()

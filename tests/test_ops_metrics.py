@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from songrec.domain import MetricsUnavailable
 from songrec.ops import metrics as songrec_metrics
 from songrec.ops.metrics import MetricsServer, start_from_env
-from tests.support.bot_harness import bounded, suggestion_id, suggestion_messages, world
+from tests.support.bot_harness import bounded, suggestion_id, suggestion_messages, wait_suggestions, world
 from tests.support.service_env import ServiceOpener
 
 
@@ -72,7 +72,7 @@ async def test_scrape_shows_latency_errors_and_feedback(
     async with open_service(tmp_path / "db.sqlite3") as service, world(monkeypatch, service) as w:
         fake = w.fake
         ix = await fake.slash(w.alice, "recommend", song="Song 12", count=1)
-        (message,) = suggestion_messages(await fake.wait_reply(ix, 2))
+        (message,) = suggestion_messages(await wait_suggestions(fake, ix, 1))
         sid = suggestion_id(message)
         ix = await fake.click(w.bob, int(message["id"]), f"songrec:like:{sid}")
         await fake.wait_reply(ix)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 
-from songrec.ops.progress import PlainProgress, progress_bar
+from songrec.ops.progress import PlainProgress, eta_is_meaningful, progress_bar, time_left
 
 
 class Terminal(io.StringIO):
@@ -53,3 +54,35 @@ def test_a_terminal_gets_a_tqdm_bar_and_disabled_prints_nothing() -> None:
     for _ in progress_bar(range(3), desc="x", enabled=False, stream=quiet):
         pass
     assert quiet.getvalue() == ""
+
+
+def test_a_bar_shows_no_time_left_until_it_can_know() -> None:
+    """The first steps of a stage say little about the rest: no estimate before 5% or 10 seconds."""
+    with progress_bar(total=1000, desc="co-listing encoder", unit="step", stream=Terminal()) as bar:
+        bar.update(1)
+        assert "<?," in str(bar)  # 0.1% after a moment: "?" left, not a wild guess
+        bar.update(60)
+        assert "<?," not in str(bar) and "<00:" in str(bar)  # 6%: an estimate
+    with progress_bar(total=1000, desc="slow start", unit="step", stream=Terminal()) as bar:
+        bar.start_t -= 11  # the first step took 11 seconds
+        bar.update(1)
+        assert "<?," not in str(bar), "after 10 s an estimate is worth showing"
+    with progress_bar(total=None, desc="unsized", stream=Terminal()) as bar:
+        bar.update(5)
+        assert "5" in str(bar)
+
+
+def test_eta_rule_and_plain_lines_tell_the_time_left() -> None:
+    assert not eta_is_meaningful(1, 1000, 3.0) and not eta_is_meaningful(0, 1000, 60.0)
+    assert eta_is_meaningful(50, 1000, 0.5) and eta_is_meaningful(1, 1000, 10.0)
+    assert time_left(1, 1000, 3.0) is None and time_left(500, 1000, 30.0) == 30.0
+    out = io.StringIO()
+    for _ in PlainProgress(range(100), desc="index", unit="batch", stream=out, clock=Clock()):
+        pass
+    lines = out.getvalue().splitlines()
+    middle = [line for line in lines if "%" in line]
+    assert middle and all("left" in line for line in middle if "100%" not in line)
+    # Every reading is 3 s later: at 10% (10 of 100 batches, ~33 s) about 5 minutes remain.
+    first = next(line for line in middle if line.startswith("index: 1"))
+    assert re.search(r"about \d+m \d\ds left", first), first
+    assert "left" not in lines[0] and "left" not in lines[-1]

@@ -11,7 +11,7 @@ from songrec.content.artifacts import ArtifactStore
 from songrec.domain import Filters
 from songrec.models.ranker import RANKER_KIND, RankerWatcher, load_ranker
 from tests.support import ranker_env
-from tests.support.service_env import ServiceOpener
+from tests.support.service_env import ServiceOpener, track_id
 
 USER = ranker_env.FIRST_USER  # has planted votes in the trained database
 
@@ -47,16 +47,23 @@ async def test_explore_picks_pass_the_classifier(
 ) -> None:
     db, root = ranker_env.trained_copy(trained_ranker, tmp_path)
     async with open_service(db) as service:
-        unranked = await service.recommend(USER, k=5, filters=Filters(explore_rate=1.0))
-        assert [p for p in unranked if p.kind == "explore"]  # without a ranker: surprises from afar
-        ranker = load_ranker(root, service.engine, service.user_ratings)
-        far = [service.engine.row_of(p.track.track_id) for p in unranked]
-        assert ranker.like_probability(USER, far).max() < 0.5  # afar = the genres this user dislikes
+        eng = service.engine
+        # Explore walks the edge of what it starts from: from a song of a genre this listener dislikes
+        # (a "songs like X" that asked to explore), the edge is songs their taste model rates low.
+        seed = track_id(eng, int(ranker_env.rows_for(eng, ranker_env.disliked_genres(USER), 1)[0]))
+        unranked = await service.recommend(USER, [seed], k=5, filters=Filters(explore_rate=1.0))
+        edge = [eng.row_of(p.track.track_id) for p in unranked if p.kind == "explore"]
+        assert edge, "without a ranker the edge of that song is offered"
+        ranker = load_ranker(root, eng, service.user_ratings)
+        assert ranker.like_probability(USER, edge).max() < 0.5  # the genres this user dislikes
         await RankerWatcher(service, root).check()
-        for _ in range(3):
-            picks = await service.recommend(USER, k=5, filters=Filters(explore_rate=1.0))
+        for _ in range(3):  # with it: fewer surprises rather than songs it expects them to hate
+            picks = await service.recommend(USER, [seed], k=5, filters=Filters(explore_rate=1.0))
             probs = [p.score_parts["info_like_prob"] for p in picks if p.kind == "explore"]
             assert all(prob >= 0.5 for prob in probs), probs
+        picks = await service.recommend(USER, k=5, filters=Filters(explore_rate=1.0))
+        probs = [p.score_parts["info_like_prob"] for p in picks if p.kind == "explore"]
+        assert probs and all(prob >= 0.5 for prob in probs), "the edge of their own taste passes"
 
 
 async def test_cold_start_stays_content_only(

@@ -28,7 +28,7 @@ from songrec.content.engine import Engine
 from songrec.models.ranker import RANKER_KIND
 from songrec.store import open_store
 from tests.support import ranker_env
-from tests.support.bot_harness import TOKEN, suggestion_id, suggestion_messages
+from tests.support.bot_harness import TOKEN, suggestion_id, suggestion_messages, wait_suggestions
 from tests.support.discord_server import EPHEMERAL, FakeDiscord
 from tests.support.postgres_server import PostgresServer
 from tests.support.redis_server import RedisServer
@@ -158,13 +158,13 @@ async def test_two_bot_processes_share_one_database_one_redis_and_one_retrain(
         posted: list[dict] = []
         for _ in range(rate):
             ix = await fake.slash(alice, "recommend", count=1)
-            posted += suggestion_messages(await fake.wait_reply(ix, 2, timeout=30))
+            posted += suggestion_messages(await wait_suggestions(fake, ix, 1, timeout=30))
         # ...and holds on the other process: her next command arrives there (as from a server on its shard).
         ix = await fake.slash(alice, "recommend", count=1, shards=(other,))
         (refused,) = await fake.wait_reply(ix, timeout=30)
         assert refused["flags"] & EPHEMERAL and re.search(r"try again in \d+s", refused["content"])
         ix = await fake.slash(bob, "recommend", count=1, shards=(other,))  # bob is not limited by alice
-        posted += suggestion_messages(await fake.wait_reply(ix, 2, timeout=30))
+        posted += suggestion_messages(await wait_suggestions(fake, ix, 1, timeout=30))
 
         # Feedback through both processes lands in the one database.
         first, second = posted[0], posted[-1]

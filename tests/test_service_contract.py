@@ -9,10 +9,12 @@ is wrong (it is a test fake) and is fixed to behave like the service.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +22,7 @@ from songrec.content.engine import Engine
 from songrec.domain import (
     DEFAULT_EXPLORE_RATE,
     DEFAULT_PRIVACY,
+    ExploreShare,
     Filters,
     InvalidInput,
     NothingToRate,
@@ -32,6 +35,7 @@ from songrec.domain import (
     TrackNotFound,
 )
 from songrec.service.api import SongService
+from songrec.service.server_mix import month_name, month_of, month_span, previous_month
 from tests.support.service_double import ServiceDouble
 
 if TYPE_CHECKING:
@@ -452,6 +456,26 @@ async def test_guild_settings_round_trip(service: SongService) -> None:
     assert (await service.get_guild_settings(GUILD)).explore_rate == pytest.approx(0.5)
 
 
+async def test_a_listeners_own_explore_share_overrides_the_servers(service: SongService) -> None:
+    assert await service.explore_share(ALICE) == ExploreShare(pytest.approx(DEFAULT_EXPLORE_RATE), "default")
+    await service.update_guild_settings(GUILD, explore_rate=0.4)
+    server = await service.explore_share(ALICE, guild_id=GUILD)
+    assert (server.rate, server.source, server.own) == (pytest.approx(0.4), "server", None)
+    mine = await service.set_explore_share(ALICE, 0.1, guild_id=GUILD)
+    assert (mine.rate, mine.source, mine.own) == (pytest.approx(0.1), "yours", pytest.approx(0.1))
+    assert (await service.explore_share(ALICE)).source == "yours"  # theirs wherever they ask
+    assert (await service.explore_share(BOB, guild_id=GUILD)).source == "server"  # nobody else's
+    assert (await service.set_explore_share(ALICE, 0, guild_id=GUILD)).rate == 0.0  # "never" is a choice
+    for bad in (-0.1, 0.51, 2, float("nan"), "lots", True):
+        with pytest.raises(InvalidInput, match="explore share"):
+            await service.set_explore_share(ALICE, bad)  # type: ignore[arg-type]
+    back = await service.set_explore_share(ALICE, None, guild_id=GUILD)
+    assert (back.rate, back.source, back.own) == (pytest.approx(0.4), "server", None)
+    await service.set_explore_share(BOB, 0.3)
+    await service.forget_user(BOB)
+    assert (await service.explore_share(BOB)).source == "default"
+
+
 async def test_status_names_the_model_and_the_catalogue(
     service: SongService, catalogue: list[TrackInfo]
 ) -> None:
@@ -485,3 +509,183 @@ async def test_every_refusal_is_a_songrec_error_with_a_sentence(service: SongSer
             await call
         text = str(caught.value)
         assert text[:1].isupper() and text.rstrip().endswith((".", "!", "?", ")")), text
+
+
+# ---------------------------------------------------------------------- the server's mix and charts
+
+DAY = 86_400.0
+
+
+@contextlib.contextmanager
+def voting_at(service: SongService, when: float) -> Iterator[None]:
+    """Votes cast inside the block are stamped `when` (the real service's store clock, the double's)."""
+    holder: Any = service.mix if isinstance(service, ServiceDouble) else service._store.db  # type: ignore[attr-defined]
+    holder.clock = lambda: when
+    try:
+        yield
+    finally:
+        holder.clock = time.time
+
+
+async def like_last_month(service: SongService, catalogue: list[TrackInfo]) -> str:
+    """ALICE, BOB and CAROL all like track 10, each likes one more, CAROL dislikes one; DAVE (who opts
+    out) likes track 30 here, BOB likes track 20 in another server. Returns last month's key."""
+    month = previous_month(time.time())
+    with voting_at(service, month_span(month)[0] + 3600):
+        for n, user in enumerate((ALICE, BOB, CAROL)):
+            await service.like(user, catalogue[10].track_id, guild_id=GUILD)
+            await service.like(user, catalogue[11 + n].track_id, guild_id=GUILD)
+        await service.dislike(CAROL, catalogue[14].track_id, guild_id=GUILD)
+        await service.like(BOB, catalogue[20].track_id, guild_id=999)
+        await service.like(DAVE, catalogue[30].track_id, guild_id=GUILD)
+    await service.set_privacy(DAVE, "private")
+    return month
+
+
+async def test_a_servers_monthly_mix_is_claimed_once_and_shown_again(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    empty = await service.monthly_mix(GUILD, name="Test Server")
+    assert (empty.tracks, empty.fresh) == ((), False) and "Nobody here liked a song" in empty.summary
+    month = await like_last_month(service, catalogue)
+    mix = await service.monthly_mix(GUILD, name="Test Server")
+    assert (
+        mix.fresh and mix.month == month and mix.title == f"The sounds of Test Server - {month_name(month)}"
+    )
+    assert (mix.listeners, mix.likes) == (3, 6), "DAVE opted out; BOB's other server does not count"
+    liked = [(m.track.track_id, m.likes) for m in mix.tracks if m.likes]
+    assert liked[0] == (catalogue[10].track_id, 3)
+    assert {t for t, _ in liked} == {catalogue[i].track_id for i in (10, 11, 12, 13)}
+    suggested = [m.track.track_id for m in mix.tracks if not m.likes]
+    rated = {catalogue[i].track_id for i in (10, 11, 12, 13, 14)}
+    assert suggested and not set(suggested) & rated, "group suggestions are songs nobody rated"
+    assert catalogue[30].track_id not in {m.track.track_id for m in mix.tracks}
+    assert mix.summary.startswith("3 listeners, 6 likes; the month's top artist")
+    again = await service.monthly_mix(GUILD, name="Renamed")
+    assert not again.fresh and (again.tracks, again.title) == (mix.tracks, mix.title), "the claimed mix"
+    await service.mix_posted(GUILD, month, CHANNEL, 555)
+    shown = await service.monthly_mix(GUILD, month=month)
+    assert (shown.fresh, shown.channel_id, shown.message_id, shown.tracks) == (
+        False,
+        CHANNEL,
+        555,
+        mix.tracks,
+    )
+    for bad in (month_of(time.time()), "November", "2026-13"):
+        with pytest.raises(InvalidInput):
+            await service.monthly_mix(GUILD, month=bad)
+
+
+async def test_a_mix_whose_post_failed_is_claimed_again(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    month = await like_last_month(service, catalogue)
+    first = await service.monthly_mix(GUILD)
+    assert first.fresh and not (await service.monthly_mix(GUILD)).fresh
+    await service.release_mix(GUILD, month)
+    retry = await service.monthly_mix(GUILD)
+    assert retry.fresh and retry.tracks == first.tracks
+
+
+async def test_the_mix_is_a_server_setting_and_exports_through_spotify(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    assert await service.mix_guilds() == []
+    default = await service.get_guild_settings(GUILD)
+    assert (default.mix_enabled, default.mix_channel_id) == (False, None)
+    await service.update_guild_settings(GUILD, mix_enabled=True, mix_channel_id=CHANNEL)
+    on = await service.get_guild_settings(GUILD)
+    assert (on.mix_enabled, on.mix_channel_id) == (True, CHANNEL)
+    assert [g.guild_id for g in await service.mix_guilds()] == [GUILD]
+    with pytest.raises(InvalidInput):
+        await service.update_guild_settings(GUILD, mix_enabled="yes")
+    with pytest.raises(InvalidInput, match="no mix"):
+        await service.export_mix(ALICE, GUILD)
+    await like_last_month(service, catalogue)
+    assert (await service.monthly_mix(GUILD)).channel_id == CHANNEL, "posted where the server chose"
+    with pytest.raises(SpotifyNotSetUp):
+        await service.export_mix(ALICE, GUILD)
+
+
+async def test_charts_rank_the_servers_likes_over_the_period(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    now = time.time()
+    with voting_at(service, now - 20 * DAY):
+        await service.like(ALICE, catalogue[5].track_id, guild_id=GUILD)
+    with voting_at(service, now - 60 * DAY):
+        await service.like(BOB, catalogue[6].track_id, guild_id=GUILD)
+    for user in (ALICE, BOB, CAROL):
+        await service.like(user, catalogue[1].track_id, guild_id=GUILD)
+    for user in (ALICE, BOB):
+        await service.like(user, catalogue[2].track_id, guild_id=GUILD)
+    await service.dislike(CAROL, catalogue[3].track_id, guild_id=GUILD)
+    await service.like(DAVE, catalogue[4].track_id, guild_id=999)
+    week = await service.charts(GUILD)
+    one, two = catalogue[1].track_id, catalogue[2].track_id
+    assert [(t.track_id, n) for t, n in week.songs] == [(one, 3), (two, 2)]
+    assert (week.listeners, week.likes, week.period) == (3, 5, "week")
+    assert week.summary.startswith("Most liked here this week: 3 listeners, 5 likes")
+    assert week.artists and week.artists[0][1] >= 3
+    month = await service.charts(GUILD, "month")
+    assert [t.track_id for t, _ in month.songs] == [one, two, catalogue[5].track_id]
+    every = await service.charts(GUILD, "all")
+    assert {t.track_id for t, _ in every.songs} == {one, two, catalogue[5].track_id, catalogue[6].track_id}
+    assert len((await service.charts(GUILD, "all", limit=1)).songs) == 1
+    await service.set_privacy(CAROL, "private")
+    assert (await service.charts(GUILD)).songs[0][1] == 2, "an opted-out listener's votes leave the charts"
+    empty = await service.charts(GUILD + 1)
+    assert empty.songs == () and empty.likes == 0 and "Nobody here has liked a song" in empty.summary
+    for period, limit in (("year", 10), ("week", 0), ("week", 26)):
+        with pytest.raises(InvalidInput):
+            await service.charts(GUILD, period, limit)
+
+
+# ---------------------------------------------------------------------- finding the song, honest details
+
+
+def _artists(tracks: list[TrackInfo] | list[Suggestion]) -> set[str]:
+    return {a for t in tracks for a in (t.track if isinstance(t, Suggestion) else t).artists}
+
+
+async def test_an_artist_alone_is_a_seed_and_none_of_their_songs_comes_back(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    artist = catalogue[5].artists[0]
+    picks = await service.recommend(ALICE, artist=artist, k=6)
+    assert len(picks) == 6 and artist not in _artists(picks)
+    assert sum(p.kind == "content" for p in picks) >= 4, "songs like the artist's, not the taste's"
+    typed = await service.recommend(BOB, [artist], k=6)  # an artist's name typed as the seed
+    assert len(typed) == 6 and artist not in _artists(typed)
+    with pytest.raises(TrackNotFound, match="don't have songs by"):
+        await service.recommend(ALICE, artist="Zzyzx Qwfp Nobody", k=3)
+    with pytest.raises(InvalidInput):
+        await service.recommend(ALICE, artist="   ", k=3)
+
+
+async def test_the_artist_narrows_a_title(service: SongService, catalogue: list[TrackInfo]) -> None:
+    seed = catalogue[7]
+    picks = await service.recommend(ALICE, [seed.name], artist=seed.artists[0], k=4)
+    assert len(picks) == 4 and seed.track_id not in ids(picks)
+
+
+async def test_search_ranks_the_title_typed_first_and_lists_each_song_once(
+    service: SongService, catalogue: list[TrackInfo]
+) -> None:
+    seed = catalogue[12]
+    found = await service.search(seed.name, limit=5)
+    assert found and found[0].name == seed.name
+    assert len({(t.name, t.artists) for t in found}) == len(found) <= 5
+    for bad in ("", "   "):
+        with pytest.raises(InvalidInput):
+            await service.search(bad)
+    with pytest.raises(InvalidInput):
+        await service.search(seed.name, limit=0)
+
+
+async def test_why_is_words_and_the_score_only_with_details(service: SongService) -> None:
+    await service.recommend(ALICE, k=2, channel_id=CHANNEL)
+    plain = await service.why(ALICE, None, CHANNEL)
+    detailed = await service.why(ALICE, None, CHANNEL, details=True)
+    assert "Score" not in plain and plain.endswith(".")
+    assert detailed.startswith(plain) and "Score" in detailed

@@ -92,7 +92,7 @@ async def test_listeners_like_you_are_found_and_their_likes_suggested(
         assert len(social) == 3, [s.kind for s in picks]
         assert {s.track.track_id for s in social} == {track_id(eng, r) for r in extra}
         for s in social:
-            assert s.reason == "liked by listeners like you (2 similar listeners)"
+            assert s.reason == "liked by 2 listeners whose taste is like yours"
             assert s.score_parts["n_listeners"] == 2 and s.score_parts["neighbour_vote"] == pytest.approx(2.0)
         assert track_id(eng, rock[50]) not in {s.track.track_id for s in picks}
         assert track_id(eng, rock[60]) not in {s.track.track_id for s in social}

@@ -45,10 +45,10 @@ async def test_average_and_least_misery_differ_on_a_planted_case(
     worst_average = min(s.score_parts["info_least_misery"] for s in average)
     assert min(s.score_parts["least_misery"] for s in misery) > worst_average
     for s in average:
-        assert s.reason.startswith("group pick for 3 listeners (average fit")
+        assert s.reason.startswith("a pick for the 3 of you: the best fit on average")
         assert s.score == pytest.approx(s.score_parts["average"] + s.score_parts["popularity"], abs=1e-4)
     for s in misery:
-        assert s.reason.startswith("group pick for 3 listeners (least misery: everyone's fit at least")
+        assert s.reason.startswith("a pick for the 3 of you that nobody should mind")
 
 
 async def test_nothing_repeats_reactions_steer_and_the_summary_credits_fans(
@@ -71,7 +71,7 @@ async def test_nothing_repeats_reactions_steer_and_the_summary_credits_fans(
             await service.session_next(CHANNEL, 999)
 
         first = await service.session_next(CHANNEL, ALICE, k=4)
-        assert all("group pick for 3 listeners" in s.reason for s in first)
+        assert all(s.reason.startswith("a pick for the 3 of you") for s in first)
         # Reactions on a session pick are each member's feedback; the next pick follows them.
         liked = first[2]
         for member in (ALICE, BOB, CAROL):

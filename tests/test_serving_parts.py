@@ -51,7 +51,9 @@ def test_string_columns_round_trip(tmp_path: Path) -> None:
 
 def test_saved_tracks_and_titles_match_the_catalogue(small_artifact: Path) -> None:
     engine = Engine.load(small_artifact)
-    assert isinstance(engine.tracks.ids.blob, np.memmap), "loaded from the artifact, memory-mapped"
+    blob = engine.tracks.ids.blob
+    assert isinstance(blob.base, np.memmap), "loaded from the artifact, memory-mapped"
+    assert type(blob) is np.ndarray, "a plain view: no memmap hooks on every row read"
     assert "catalog" not in engine.__dict__, "a start with saved parts reads no catalogue"
     catalog = engine.catalog
     assert list(engine.tracks) == list(catalogue_tracks(catalog))
@@ -86,3 +88,18 @@ def test_an_artifact_without_saved_parts_builds_the_same(
         )
         query = engine.info(row).name
         assert engine.titles.autocomplete(query) == small_engine.titles.autocomplete(query)
+
+
+def test_track_records_are_made_once_and_the_cache_stays_bounded(
+    small_artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import songrec.content.engine as engine_module
+
+    engine = Engine.load(small_artifact)
+    first = engine.info(3)
+    assert first == engine.tracks[3] and engine.info(3) is first, "the same record, made once"
+    assert engine.name(3) == first.name
+    monkeypatch.setattr(engine_module, "INFO_CACHE_ROWS", 5)
+    for row in range(12):
+        assert engine.info(row) == engine.tracks[row]
+    assert len(engine._infos) <= 5, "bounded"  # noqa: SLF001

@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from songrec.service import Service
-from tests.support.bot_harness import bounded, eventually, suggestion_id, suggestion_messages, world
+from tests.support.bot_harness import (
+    bounded,
+    eventually,
+    suggestion_id,
+    suggestion_messages,
+    wait_suggestions,
+    world,
+)
 from tests.support.service_env import ServiceOpener
 
 USER = 5150
@@ -94,7 +101,7 @@ async def test_a_thumbs_up_reaction_through_the_bot_is_one_write_transaction(
 ) -> None:
     async with open_service(tmp_path / "songrec.sqlite3") as service, world(monkeypatch, service) as w:
         ix = await w.fake.slash(w.alice, "recommend", song="Song 12", count=1)
-        [message] = suggestion_messages(await w.fake.wait_reply(ix, 2))
+        [message] = suggestion_messages(await wait_suggestions(w.fake, ix, 1))
         sid = suggestion_id(message)
         await w.fake.wait_for(lambda: len(w.fake.bot_reactions(int(message["id"]))) == 2)
         await asyncio.sleep(0.2)  # let the bot's own posting writes settle before counting

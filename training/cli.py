@@ -13,7 +13,6 @@ from pathlib import Path
 
 from songrec.catalog import load_default_catalogue
 from songrec.content.features import FeatureConfig
-from songrec.content.index import IndexConfig
 from songrec.domain import CatalogError
 from songrec.models.autoencoders import MSD_PRESET, CAEConfig, DeepAEConfig
 from songrec.settings import artifacts_dir, get_settings
@@ -73,15 +72,17 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
 
 
 def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
-    train = PAPER if args.preset == "paper" else FAST
+    default = DEFAULT_JOB
+    shaped = args.hidden or args.lam is not None or args.encoder or args.activations or args.latent
+    # The default model trains on DEFAULT_JOB's cycle of the fast recipe; any other model on FAST's.
+    fast = default.train if args.model is None and not shaped else FAST
+    train = PAPER if args.preset == "paper" else fast
     overrides = {
         k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}.items() if v
     }
     train = TrainConfig(**{**train.__dict__, **overrides})
     model: CAEConfig | DeepAEConfig
-    default = DEFAULT_JOB
     kind = args.model or ("cae" if args.hidden or args.lam is not None else default.model.kind)
-    shaped = args.hidden or args.lam is not None or args.encoder or args.activations or args.latent
     if args.model is None and not shaped:
         model = default.model
     elif kind == "cae":
@@ -111,7 +112,7 @@ def job_from_args(args: argparse.Namespace) -> EmbeddingJob:
         model=model,
         train=train,
         features=FeatureConfig(artist_components=args.artist_components),
-        index=IndexConfig(M=args.M, ef=args.ef),
+        index=replace(default.index, M=args.M, ef=args.ef),
         text=text,
         text_weight=args.text_weight if args.text_weight is not None else default.text_weight,
         colisted=None if colisted_off else (default.colisted or MetricConfig()),
@@ -185,7 +186,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 #: the schedule worker keep INFO: their logs are the worker's record.
 QUIET_JOBS = {"embedding", "sweep", "evaluate", "search"}
 #: How each job is spelt on the `songrec` command (`songrec train` runs "embedding").
-SUBCOMMAND_NAMES = {"embedding": "train", "ranker": "train ranker", "schedule": "train --schedule"}
+SUBCOMMAND_NAMES = {
+    "embedding": "train",
+    "ranker": "train ranker",
+    "schedule": "train --schedule",
+    "search": "arch-search",  # `songrec search` looks for songs in the catalogue
+}
 
 
 def main(argv: list[str] | None = None) -> int:

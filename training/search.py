@@ -1,4 +1,4 @@
-"""`songrec search`: a modest architecture search judged by the quality protocol, not by loss alone.
+"""`songrec arch-search`: a modest architecture search judged by the quality protocol, not by loss alone.
 
 Three stages, each reusing what the previous one chose (2 cores: no full grid):
 

@@ -35,9 +35,14 @@ from sklearn.preprocessing import MinMaxScaler, normalize
 from songrec import settings as songrec_config
 from songrec.models.autoencoders import DeepAEConfig, build_autoencoder
 from songrec.ops.progress import progress_bar
-from training.autoencoder import FAST, TrainConfig, TrainResult, encode, train_autoencoder
+from training.autoencoder import TrainConfig, TrainResult, encode, train_autoencoder
 
 log = logging.getLogger(__name__)
+
+#: The text autoencoder's recipe: a one-cycle schedule peaking at lr 0.01 over 15 epochs of 512. It
+#: matches the 60 constant-rate epochs it replaced on held-out playlists (fused NDCG@100 0.158 vs
+#: 0.159, text alone 0.081 vs 0.085) in a quarter of the time.
+TEXT_TRAIN = TrainConfig(lr=1e-2, batch_size=512, epochs=15, patience=15, schedule="onecycle")
 
 #: The only catalogue columns the text branch reads (asserted in tests: no genre/subgenre).
 TEXT_COLUMNS: tuple[str, ...] = ("track_id", "name", "artists")
@@ -59,7 +64,7 @@ class TextConfig:
     genre_weight: float = 1.0
     min_df: int = 2
     model: DeepAEConfig = field(default_factory=lambda: DeepAEConfig(encoder=(128,), latent=32))
-    train: TrainConfig = FAST
+    train: TrainConfig = TEXT_TRAIN
     genres_path: str | None = None  # default: SONGREC_DATA/<GENRES_RELPATH>, if present
 
     def feature_key(self) -> dict[str, Any]:
@@ -311,6 +316,7 @@ class TextEmbedding:
     model: Any
     embeddings: np.ndarray
     result: TrainResult
+    features: np.ndarray | None = None  # the autoencoder's inputs, which the co-listing stage reads too
 
     def save(self, directory: Path) -> None:
         import torch
@@ -332,4 +338,4 @@ def fit_text_embedding(
     featurizer, features = text_features(catalog, config, progress=progress, use_cache=use_cache)
     model = build_autoencoder(replace(config.model, n_inputs=features.shape[1]))
     result = train_autoencoder(model, features, config.train, device=device, progress=progress)
-    return TextEmbedding(featurizer, model, encode(model, features), result)
+    return TextEmbedding(featurizer, model, encode(model, features), result, features)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
-from bot.cogs.recommend import MAX_SONG_TEXT, song_autocomplete
-from bot.dedup import first_reaction
+from bot.cogs.recommend import (
+    MAX_SONG_TEXT,
+    candidate_options,
+    distinct_candidates,
+    offered_tracks,
+    song_autocomplete,
+)
+from bot.dedup import first_delivery, first_reaction
 from bot.views import ForgetMeView
-from songrec.domain import SongrecError
+from songrec.domain import AmbiguousTrack, SongrecError
 
 if TYPE_CHECKING:
     from bot.app import SongrecBot
@@ -36,9 +44,59 @@ def vote_value(emoji: discord.PartialEmoji) -> int:
     return 0
 
 
+class PickVoteSelect(
+    discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"songrec:vote:(?P<value>like|dislike)"
+):
+    """The songs an ambiguous /like or /dislike could mean; choosing one rates that track."""
+
+    def __init__(self, value: int, options: Sequence[discord.SelectOption] = ()) -> None:
+        self.value = value
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"songrec:vote:{'like' if value > 0 else 'dislike'}",
+                placeholder="Pick the song you mean",
+                options=list(options) or [discord.SelectOption(label="?", value="?")],
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PickVoteSelect:
+        options = item.options if isinstance(item, discord.ui.Select) else []
+        return cls(1 if match["value"] == "like" else -1, options)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        if not await first_delivery(interaction.client.coordination, interaction):
+            return
+        try:
+            await interaction.response.defer()  # the menu's message is edited in place below
+            track_id = self.item.values[0]
+            service = replies.service_of(interaction)
+            rate = service.like if self.value > 0 else service.dislike
+            result = await rate(
+                interaction.user.id,
+                track_id,
+                source="command",
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+            )
+            await interaction.edit_original_response(
+                content=embeds.feedback_text(result), view=None, allowed_mentions=embeds.NO_MENTIONS
+            )
+        except Exception as error:
+            await replies.report_error(interaction, error)
+
+
 class FeedbackCog(commands.Cog):
     def __init__(self, bot: SongrecBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(PickVoteSelect)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PickVoteSelect)
 
     @app_commands.command(
         name="like", description="Like a song (or, without one, the last suggestion I showed you here)."
@@ -73,13 +131,27 @@ class FeedbackCog(commands.Cog):
         service = self.bot.service
         rate = service.like if value > 0 else service.dislike
         track = song.strip() if song and song.strip() else None
-        result = await rate(
-            interaction.user.id,
-            track,
-            source="command",
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-        )
+        try:
+            result = await rate(
+                interaction.user.id,
+                track,
+                source="command",
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+            )
+        except AmbiguousTrack as error:
+            candidates = distinct_candidates(error.candidates)
+            if len(candidates) < 2:
+                raise
+            offered_tracks(self.bot).remember(candidates)
+            view = discord.ui.View(timeout=None)
+            view.add_item(PickVoteSelect(value, candidate_options(candidates)))
+            verb = "like" if value > 0 else "dislike"
+            query = embeds.safe(error.query, 200)
+            await replies.reply(
+                interaction, f"Several songs match “{query}”: which one do you {verb}?", view=view
+            )
+            return
         await replies.reply(interaction, embeds.feedback_text(result))
 
     @commands.Cog.listener()
@@ -109,7 +181,10 @@ class FeedbackCog(commands.Cog):
         service = self.bot.service
         try:
             suggestions = await service.suggestions_for_message(payload.message_id)
-            for suggestion in suggestions[:1]:  # one suggestion per message by construction
+            if len(suggestions) > 1:  # a message of several songs: its buttons say which one
+                log.info("reaction by %s on %s names no one song", payload.user_id, payload.message_id)
+                return
+            for suggestion in suggestions:
                 if added:
                     source = "session" if suggestion.session_id is not None else "reaction"
                     rate = service.like if value > 0 else service.dislike

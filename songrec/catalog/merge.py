@@ -4,7 +4,8 @@ Fill rules (what is done when a source does not know a value):
 
 * explicit: only the Kaggle 1921-2020 set has it; elsewhere 0 with ``explicit_imputed=True``.
 * year: Hit Predictor files give only a decade; the year is its middle (1965 for the 60s) with
-  ``year_imputed=True``. A source with no date at all gets the median year of the catalogue.
+  ``year_imputed=True`` (front ends show "1960s", never 1965). A source with no date at all gets the
+  median year of the catalogue with ``year_imputed`` and ``decade_imputed`` (front ends show no date).
 * popularity: missing -> median popularity of tracks of the same decade that have a real value
   (fallback: global median, or 50 when no track has one), ``popularity_imputed=True``.
 
@@ -142,6 +143,7 @@ def impute(frame: pd.DataFrame) -> pd.DataFrame:
         fill = float(np.median(real_years)) if len(real_years) else FALLBACK_YEAR
         year[year_missing] = round(fill)
         frame["year_imputed"] = frame["year_imputed"].to_numpy(dtype=bool) | year_missing
+    frame["decade_imputed"] = year_missing
     frame["year"] = year.astype("int64")
 
     explicit = _float(frame["explicit"])

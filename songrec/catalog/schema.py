@@ -57,7 +57,8 @@ COLUMNS: dict[str, str] = {
     **{c: "float64" for c in AUDIO_FEATURES},
     "genre": "string",  # playlist genre where a source knows it, else <NA>
     "subgenre": "string",
-    "year_imputed": "bool",
+    "year_imputed": "bool",  # the year is not a source's: only its decade is known, or not even that
+    "decade_imputed": "bool",  # not even the decade is known: the year is the catalogue's median
     "popularity_imputed": "bool",
     "explicit_imputed": "bool",
     "sources": "string",  # comma-separated loader names that saw this track

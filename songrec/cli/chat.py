@@ -1,7 +1,9 @@
 """`songrec chat`: the bot's commands in a terminal, against the same Service and database.
 
-    /recommend [song] [count]   /like [song|number]   /dislike [song|number]   /why [number]
-    /import URL   /export [count]   /history   /forget-me   /help   /quit
+    /recommend [song] [count]   /artist NAME   /search TEXT   /like [song|number]   /dislike [song|number]
+    /why [number] [details]
+    /import URL   /export [count]   /history   /charts [period]   /mix [YYYY-MM]
+    /session [start|join NAME|next|leave|end]   /explore [0-50%|reset]   /forget-me   /help   /quit
     (a line without a slash recommends from that song)
 
 Every failure is answered in a sentence; the loop never ends on an error, only on /quit or end of input.
@@ -15,11 +17,12 @@ import hashlib
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from songrec.cli import chat_group
 from songrec.domain import AmbiguousTrack, InvalidInput, SongrecError, Suggestion, TrackInfo, TrackNotFound
 from songrec.service.api import SongService
 
@@ -27,13 +30,17 @@ log = logging.getLogger(__name__)
 
 #: Suggestions typed in the terminal are recorded as if posted in this one "channel" per user.
 CHANNEL_SALT = "songrec-chat-channel"
+CHAT_SERVER_NAME = "songrec chat"
 DEFAULT_COUNT = 5
 HELP = """Commands:
   /recommend [song] [count]  songs like one you name, or from your taste (count 1-50, default 5);
-                             after a list of matching songs, /recommend N picks song N of it
+                             after a list of matching songs, /recommend N picks song N of it;
+                             a path to an audio file (songrec audio) recommends songs that sound like it
   /like [song]               like a song; without one, the last suggestion; a number picks from the list
   /dislike [song]            the same, for songs you don't want
-  /why [number]              why a suggestion was picked (default: the last one)
+  /artist NAME [count]       songs like an artist's (their own songs left out)
+  /search TEXT               look for songs by title or artist; /recommend N or /like N picks one
+  /why [number] [details]    why a suggestion was picked (default: the last one); details: the score
   /import URL                a Spotify playlist's (or album's) songs as seeds, and suggestions from them
   /export [count]            save your recent suggestions (default 20) as a Spotify playlist
   /history                   your recent likes and dislikes
@@ -42,6 +49,10 @@ HELP = """Commands:
   /taste [file.png]          your taste card, written as a PNG (default taste.png), and in words
   /compat NAME               how alike your taste is to another chat user's (as in --user NAME)
   /neighbours                the listeners whose taste is closest to yours
+  /charts [week|month|all]   the songs and artists chat users liked most (default: this week)
+  /mix [YYYY-MM]             the monthly mix of what chat users liked (default: last month)
+  /session [start [song]|join NAME|next [count]|leave|end]  a group session: songs for everyone in it
+  /explore [0-50%|reset]     how many of your suggestions from your taste explore (default 20%)
   /forget-me                 delete everything songrec knows about you (asks first)
   /help                      this list
   /quit                      leave (Ctrl-D works too)
@@ -53,10 +64,26 @@ def _number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def _when(track: TrackInfo) -> str:
+    """ " (1965)", or " (1960s)" where only the decade is known; "" when neither is."""
+    return f" ({track.year_label})" if track.year_label else ""
+
+
+def taste_header(suggestions: Sequence[Suggestion]) -> str:
+    """The heading of suggestions asked for without a seed: from the taste, or a cold start's."""
+    if suggestions and all(s.kind in ("cold_start", "explore") for s in suggestions):
+        return "To start with (I don't know your taste yet: /like N or /dislike N teaches me):"
+    return "From your taste:"
+
+
 def stable_id(text: str) -> int:
     """A positive 62-bit id from a name: the same name gives the same id on every machine."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") >> 2 or 1
+
+
+#: Every terminal user's votes count as given in one "server", so /charts and /mix have one to be about.
+CHAT_SERVER = stable_id("songrec-chat-server")
 
 
 def user_id_for(name_or_id: str | None) -> int:
@@ -79,6 +106,8 @@ class Chat:
     shown: list[Suggestion] = field(default_factory=list)
     #: The songs an ambiguous or unknown name offered; while on screen, a number picks one of them.
     choices: list[TrackInfo] = field(default_factory=list)
+    #: The channel of the group session this chat is in (its own, or the host's it joined).
+    session_channel: int | None = None
 
     def __post_init__(self) -> None:
         if not self.channel_id:
@@ -103,6 +132,8 @@ class Chat:
             "like": lambda r: self.rate(r, 1),
             "dislike": lambda r: self.rate(r, -1),
             "why": self.why,
+            "artist": self.artist,
+            "search": self.search,
             "import": self.import_playlist,
             "export": self.export_playlist,
             "history": self.history,
@@ -111,6 +142,10 @@ class Chat:
             "taste": self.taste,
             "compat": self.compat,
             "neighbours": self.neighbours,
+            "charts": self.charts,
+            "mix": self.mix,
+            "session": lambda r: chat_group.session(self, r, CHAT_SERVER),
+            "explore": lambda r: chat_group.explore(self, r),
             "help": self.help,
             "quit": self.quit,
             "exit": self.quit,
@@ -142,12 +177,15 @@ class Chat:
             self.say(f"Several songs match “{error.query[:80]}”:")
         else:  # the error's own sentence, without its inline list: the numbered one follows
             self.say(f"Sorry: {str(error).split(' Closest matches:')[0]} The closest songs:")
+        self._list_choices(options)
+        return True
+
+    def _list_choices(self, options: Sequence[TrackInfo]) -> None:
+        """Number songs on screen: while they are, /recommend N, /like N and /dislike N pick from them."""
         self.choices = list(options)
         for n, track in enumerate(self.choices, 1):
-            year = f" ({track.year})" if track.year else ""
-            self.say(f"{n:>2}. {track.name} — {track.artist_line}{year}")
+            self.say(f"{n:>2}. {track.name} — {track.artist_line}{_when(track)}")
         self.say("Pick one with /recommend N, /like N or /dislike N (N from this list).")
-        return True
 
     def _choice(self, rest: str) -> TrackInfo | None:
         """The song a number picks from the choices on screen; a number outside the list is refused."""
@@ -170,18 +208,20 @@ class Chat:
             count, song = int(words[-1]), ""  # "/recommend 0" or "/recommend 99": let the service explain
         await self._recommend(song, count, song)
 
-    async def _recommend(self, song: str, count: int, label: str) -> None:
+    async def _recommend(self, song: str, count: int, label: str, artist: str | None = None) -> None:
         seeds = [song] if song else None
-        suggestions = await self.service.recommend(self.user_id, seeds, k=count, channel_id=self.channel_id)
+        suggestions = await self.service.recommend(
+            self.user_id, seeds, k=count, channel_id=self.channel_id, artist=artist
+        )
         if not suggestions:
             self.say("Nothing new to suggest right now; try another song.")
             return
         self.shown, self.choices = list(suggestions), []
-        head = f"Songs like {label}:" if song else "From your taste:"
-        self.say(head)
+        self.say(f"Songs like {label}:" if song or artist else taste_header(suggestions))
         for n, s in enumerate(suggestions, 1):
-            year = f" ({s.track.year})" if s.track.year else ""
-            self.say(f"{n:>2}. {s.track.name} — {s.track.artist_line}{year}  [{s.kind.replace('_', ' ')}]")
+            self.say(
+                f"{n:>2}. {s.track.name} — {s.track.artist_line}{_when(s.track)}  [{s.kind.replace('_', ' ')}]"
+            )
             self.say(f"    {s.reason}")
         self.say("Rate one with /like N or /dislike N (N from this list), or ask /why N.")
 
@@ -194,6 +234,8 @@ class Chat:
         method = self.service.like if value > 0 else self.service.dislike
         choice = self._choice(rest)
         picked = None if choice is not None else self._picked(rest)
+        if not rest and self.choices:  # a list of songs is on screen: the last suggestion is not
+            raise InvalidInput(f"Give a number from the list on screen (1-{len(self.choices)}), or a song.")
         if choice is None and picked is None and _number(rest):  # a number is never taken for a title
             if self.shown:
                 raise InvalidInput(f"Give a number from the last list (1-{len(self.shown)}).")
@@ -203,13 +245,21 @@ class Chat:
                 f"a number, add its artist, as in /{word} 99 - Toto."
             )
         if choice is not None:
-            result = await method(self.user_id, choice.track_id, source="chat", channel_id=self.channel_id)
+            result = await method(
+                self.user_id, choice.track_id, source="chat", channel_id=self.channel_id, guild_id=CHAT_SERVER
+            )
         elif picked is not None:
             result = await method(
-                self.user_id, suggestion_id=picked.id, source="chat", channel_id=self.channel_id
+                self.user_id,
+                suggestion_id=picked.id,
+                source="chat",
+                channel_id=self.channel_id,
+                guild_id=CHAT_SERVER,
             )
         else:
-            result = await method(self.user_id, rest or None, source="chat", channel_id=self.channel_id)
+            result = await method(
+                self.user_id, rest or None, source="chat", channel_id=self.channel_id, guild_id=CHAT_SERVER
+            )
         line = f"{result.track.name} by {result.track.artist_line}"
         if value > 0:
             self.say(f"👍 Noted: you like {line}." if result.changed else f"You had already liked {line}.")
@@ -219,12 +269,42 @@ class Chat:
             )
 
     async def why(self, rest: str) -> None:
-        picked = self._picked(rest)
-        if rest and picked is None:
-            self.say(f"Give a number from the last list (1-{len(self.shown)}), or nothing for the last one.")
+        words = rest.split()
+        details = bool(words) and words[-1].lower() in ("details", "detail", "-d")
+        number = " ".join(words[:-1] if details else words)
+        picked = self._picked(number)
+        if number and picked is None:
+            self.say(
+                f"Give a number from the last list (1-{len(self.shown)}), or nothing for the last one; "
+                "add `details` for the score."
+            )
             return
         sid = picked.id if picked is not None else None
-        self.say(await self.service.why(self.user_id, sid, self.channel_id))
+        self.say(await self.service.why(self.user_id, sid, self.channel_id, details=details))
+
+    async def artist(self, rest: str) -> None:
+        """/artist NAME [count]: songs like an artist's, none of theirs."""
+        words = rest.split()
+        count = DEFAULT_COUNT
+        if len(words) > 1 and _number(words[-1]) and 1 <= int(words[-1]) <= 50:
+            count, words = int(words[-1]), words[:-1]
+        name = " ".join(words)
+        if not name:
+            self.say("Name an artist: /artist Daft Punk (and a count, e.g. /artist Daft Punk 10).")
+            return
+        await self._recommend("", count, name, artist=name)
+
+    async def search(self, rest: str) -> None:
+        """/search TEXT: the catalogue's songs for a title or an artist, numbered to pick from."""
+        if not rest.strip():
+            self.say("Tell me what to look for: /search ring of fire, or /search johnny cash.")
+            return
+        found = await self.service.search(rest, limit=10)
+        if not found:
+            self.say(f"Nothing in the catalogue matches “{rest[:80]}”.")
+            return
+        self.say(f"In the catalogue for “{rest[:80]}”:")
+        self._list_choices(found)
 
     async def import_playlist(self, rest: str) -> None:
         if not rest:
@@ -289,6 +369,24 @@ class Chat:
             self.say("Nobody is close to your taste yet: rate a few more songs.")
         for uid, r in found:
             self.say(f"  listener {uid}: agreement {r:+.2f}")
+
+    async def charts(self, rest: str) -> None:
+        charts = await self.service.charts(CHAT_SERVER, rest.strip().lower() or "week")
+        self.say(charts.summary)
+        for n, (track, likes) in enumerate(charts.songs, 1):
+            self.say(f"{n:>2}. {track.name} — {track.artist_line}  ({likes} 👍)")
+        if charts.artists:
+            self.say("Artists: " + "; ".join(f"{a} ({likes} 👍)" for a, likes in charts.artists))
+
+    async def mix(self, rest: str) -> None:
+        mix = await self.service.monthly_mix(CHAT_SERVER, month=rest.strip() or None, name=CHAT_SERVER_NAME)
+        if not mix.tracks:
+            self.say(mix.summary)
+            return
+        self.say(f"{mix.title}: {mix.summary}")
+        for n, song in enumerate(mix.tracks, 1):
+            mark = f"{song.likes} 👍" if song.likes else "suggested for the month's listeners"
+            self.say(f"{n:>2}. {song.track.name} — {song.track.artist_line}  ({mark})")
 
     async def privacy(self, rest: str) -> None:
         """/privacy: show; out (help nobody else), off (learn nothing), in; export; forget-me."""

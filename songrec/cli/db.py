@@ -31,6 +31,7 @@ TABLES = (
     "session_members",
     "session_tracks",
     "guild_settings",
+    "server_mixes",
     "training_runs",
     "spotify_track_cache",
 )

@@ -9,7 +9,6 @@ Exit codes: 0 ok, 1 unexpected failure, 2 bad input, 3 song not found or ambiguo
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import subprocess
 import sys
@@ -58,9 +57,9 @@ def load_engine():  # -> Engine (imported lazily: pandas and hnswlib are slow to
 
 
 def track_line(rank: int | None, track: TrackInfo) -> str:
-    year = f" ({track.year})" if track.year else ""
-    head = f"{rank:>2}. " if rank is not None else ""
-    return f"{head}{track.name} — {track.artist_line}{year}  {track.spotify_url}"
+    from songrec.cli.songs import track_line as line
+
+    return line(rank, track)
 
 
 def run_child(module: str, argv: Sequence[str]) -> int:
@@ -88,29 +87,26 @@ def popularity_filters(max_popularity: float | None, min_popularity: float | Non
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from songrec.cli import songs
+
     filters = popularity_filters(args.max_popularity, args.min_popularity)
     engine = load_engine()
     if not 1 <= args.k <= 100:
         raise InvalidInput("-k must be between 1 and 100.")
-    seeds = resolve_seed_rows(engine, args.song, args.artist)
-    seed = seeds[0]
-    picks = engine.similar(
-        seeds[:5], args.k, filters, exclude_rows=set(seeds), max_per_artist=engine.MAX_PER_ARTIST
-    )
-    seed_info = engine.info(seed)
-    if args.json:
-        rows = [
-            {"rank": i, **_track_dict(engine.info(c.row)), "reason": engine.reason(c.anchor, c.row)}
-            for i, c in enumerate(picks, 1)
-        ]
-        print(json.dumps({"seed": _track_dict(seed_info), "suggestions": rows}, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print(f"Songs like {track_line(None, seed_info)}")
-    if not picks:
-        print("  nothing passes those filters; loosen --max-popularity / --min-popularity.")
-    for i, cand in enumerate(picks, 1):
-        print(track_line(i, engine.info(cand.row)))
-        print(f"    {engine.reason(cand.anchor, cand.row)}")
+    if args.song is not None and is_audio_path(args.song):  # an audio file: the tracks that sound like it
+        return audio_entry(["recommend-file", args.song, "-k", str(args.k)], engine, filters, args.json)
+    seed = songs.resolve_seed(engine, args.song, args.artist, resolve_seed_rows)
+    for line in songs.recommend(engine, seed, args.k, filters, args.json):
+        print(line)
+    return EXIT_OK
+
+
+def cmd_find(args: argparse.Namespace) -> int:
+    """`songrec search TEXT`: the catalogue's songs for a title or an artist, by relevance."""
+    from songrec.cli import songs
+
+    for line in songs.search(load_engine(), args.text, args.k, args.json):
+        print(line)
     return EXIT_OK
 
 
@@ -137,16 +133,6 @@ def resolve_seed_rows(engine, song: str, artist: str | None) -> list[int]:  # en
     return resolve_song(engine, song)
 
 
-def _track_dict(track: TrackInfo) -> dict[str, object]:
-    return {
-        "track_id": track.track_id,
-        "name": track.name,
-        "artists": list(track.artists),
-        "year": track.year,
-        "url": track.spotify_url,
-    }
-
-
 def split_seed(text: str) -> tuple[str, str | None]:
     """ "Blinding Lights,The Weeknd" -> title and artist; a link or plain title has no artist."""
     if "," in text and "spotify" not in text:
@@ -156,15 +142,19 @@ def split_seed(text: str) -> tuple[str, str | None]:
 
 
 def cmd_playlist(args: argparse.Namespace) -> int:
-    engine = load_engine()
+    from songrec.cli.playlists import playlist_lines
+
+    song, artist = args.song, args.artist
+    if args.seed is not None:
+        if song is not None:
+            raise InvalidInput("Give the song once: as SONG or as --seed, not both.")
+        song, seed_artist = split_seed(args.seed)
+        artist = artist or seed_artist
+    filters = popularity_filters(args.max_popularity)
     if not 1 <= args.length <= 200:
         raise InvalidInput("--length must be between 1 and 200.")
-    title, artist = split_seed(args.seed)
-    seed = engine.resolve(title, artist)
-    rows = engine.playlist(seed, args.length, popularity_filters(args.max_popularity))
-    print(f"Playlist from {track_line(None, engine.info(seed))}")
-    for i, row in enumerate(rows, 1):
-        print(track_line(i, engine.info(row)))
+    for line in playlist_lines(load_engine(), song, artist, args.length, filters, resolve_seed_rows):
+        print(line)
     return EXIT_OK
 
 
@@ -277,12 +267,42 @@ def cmd_evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     return run_training(["evaluate", *extra], bool(getattr(args, "verbose", False)))
 
 
-def cmd_search(args: argparse.Namespace, extra: list[str]) -> int:
+def cmd_arch_search(args: argparse.Namespace, extra: list[str]) -> int:
     return run_training(["search", *extra], bool(getattr(args, "verbose", False)))
+
+
+AUDIO_SUFFIXES = (".ogg", ".oga", ".mp3", ".flac", ".wav")
+
+
+def is_audio_path(text: str) -> bool:
+    return Path(text).suffix.lower() in AUDIO_SUFFIXES and Path(text).is_file()
+
+
+def audio_entry(argv: list[str], *context: object) -> int:
+    """`songrec audio ...` (and an audio file as a seed), only when the audio extra is installed."""
+    from songrec.audio import ENABLE_HINT, missing_modules
+
+    if missing_modules():
+        print(f"error: {ENABLE_HINT}", file=sys.stderr)
+        return EXIT_INPUT
+    from songrec.audio.cli import main as audio_main
+
+    return audio_main(argv, *context)
+
+
+def cmd_audio(args: argparse.Namespace, extra: list[str]) -> int:
+    try:
+        setup_logging(logging.DEBUG if args.verbose else get_settings().log_level or logging.WARNING)
+        return audio_entry(extra)
+    except SongrecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: build what is missing, show suggestions, then serve if a token is set."""
+    from songrec.service.reasons import seed_reason
+
     code = ensure_model(args.retrain)
     if code != EXIT_OK:
         return code
@@ -297,7 +317,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"Songs like {track_line(None, engine.info(seed))}")
         for i, cand in enumerate(engine.similar([seed], 5, max_per_artist=engine.MAX_PER_ARTIST), 1):
             print(track_line(i, engine.info(cand.row)))
-            print(f"    {engine.reason(cand.anchor, cand.row)}")
+            print(f"    {seed_reason(engine, cand.anchor, cand.row)}")
         print()
     if get_settings().discord_token:
         return cmd_serve(args)
@@ -376,19 +396,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("sweep", help="the CAE paper's hyper-parameter tables", add_help=False)
     sub.add_parser("evaluate", help="embedding quality on real playlists", add_help=False)
-    sub.add_parser("search", help="architecture search judged by quality (reports/search.md)", add_help=False)
+    sub.add_parser("audio", help="your own audio files: scan DIR, train, embed", add_help=False)
+    sub.add_parser(
+        "arch-search", help="architecture search judged by quality (reports/search.md)", add_help=False
+    )
 
-    p = sub.add_parser("recommend", help="songs like a given song")
-    p.add_argument("song", help='title, "title - artist", Spotify link/URI or track id')
-    p.add_argument("--artist", help="narrow the title to this artist")
+    p = sub.add_parser("recommend", help="songs like a given song, or like an artist (--artist alone)")
+    p.add_argument(
+        "song",
+        nargs="?",
+        help='title, "title - artist", Spotify link/URI, track id, an audio file, or an artist\'s name',
+    )
+    p.add_argument("--artist", help="narrow the title to this artist; without a song, songs like the artist")
     p.add_argument("-k", type=int, default=10, help="how many (1-100, default 10)")
     p.add_argument("--max-popularity", type=float, help="only tracks at most this popular (0-100)")
     p.add_argument("--min-popularity", type=float, help="only tracks at least this popular (0-100)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_recommend)
 
-    p = sub.add_parser("playlist", help="a diverse playlist from one seed")
-    p.add_argument("--seed", required=True, help='"Title,Artist", a link or a title')
+    p = sub.add_parser("search", help="look for songs in the catalogue by title or artist")
+    p.add_argument("text", help="part of a title, an artist's name, or both")
+    p.add_argument("-k", type=int, default=10, help="how many songs (1-100, default 10)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_find)
+
+    p = sub.add_parser("playlist", help="a playlist that flows from a song or an artist")
+    p.add_argument("song", nargs="?", help='title, "title - artist", Spotify link/URI or track id')
+    p.add_argument("--seed", help='the song as "Title,Artist" (the older spelling of SONG --artist)')
+    p.add_argument("--artist", help="narrow the song to this artist; alone: songs like this artist's")
     p.add_argument("--length", type=int, default=20, help="how many songs (1-200, default 20)")
     p.add_argument("--max-popularity", type=float, help="only tracks at most this popular (0-100)")
     p.set_defaults(func=cmd_playlist)
@@ -458,7 +493,8 @@ PASSTHROUGH: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
     "train": cmd_train,
     "sweep": cmd_sweep,
     "evaluate": cmd_evaluate,
-    "search": cmd_search,
+    "audio": cmd_audio,
+    "arch-search": cmd_arch_search,
 }
 
 

@@ -1,6 +1,7 @@
-"""`songrec import-playlist` and `songrec export-playlist`: Spotify playlists in and out, from a terminal.
+"""`songrec playlist` (a playlist that flows from a seed), and `songrec import-playlist` and
+`songrec export-playlist`: Spotify playlists in and out, from a terminal.
 
-Both open the real service on the same database as the bot and `songrec chat` (`--user` names the same
+Import and export open the real service on the same database as the bot and `songrec chat` (`--user` names the same
 listener as `songrec chat --user`), with Spotify configured from the environment when it is: without
 SPOTIFY_CLIENT_ID/SECRET they print how to enable it instead of failing obscurely.
 """
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from songrec.domain import TrackInfo
+from songrec.domain import Filters, InvalidInput, TrackInfo
 from songrec.service.api import SongService
 
 if TYPE_CHECKING:
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
 
 #: Seeds listed in full up to this many; longer playlists are summarised.
 SHOWN_SEEDS = 25
+#: The longest `songrec playlist`.
+MAX_PLAYLIST = 200
 
 
 def _line(rank: int, track: TrackInfo) -> str:
-    year = f" ({track.year})" if track.year else ""
+    year = f" ({track.year_label})" if track.year_label else ""  # "1960s" where only the decade is known
     return f"{rank:>3}. {track.name} — {track.artist_line}{year}  {track.spotify_url}"
 
 
@@ -98,6 +101,37 @@ async def export_playlist(
     if export.skipped:
         out.write(f"({export.skipped} suggestions had no Spotify id and were left out.)\n")
     return 0
+
+
+def playlist_lines(
+    engine: Engine,
+    song: str | None,
+    artist: str | None,
+    length: int,
+    filters: Filters,
+    song_rows: Callable[[Engine, str, str | None], list[int]],
+) -> list[str]:
+    """What `songrec playlist` prints: the seed as `songrec recommend` reads it (a song, "title - artist",
+    a link, or an artist alone), then a playlist that flows from it (songrec.content.flow).
+    A song opens its playlist; an artist's playlist is songs like theirs, none of theirs."""
+    from songrec.cli.songs import resolve_seed, track_line
+    from songrec.content.flow import flowing_playlist
+
+    if not 1 <= length <= MAX_PLAYLIST:
+        raise InvalidInput(f"--length must be between 1 and {MAX_PLAYLIST}.")
+    seed = resolve_seed(engine, song, artist, song_rows)
+    start = engine.row_of(seed.song.track_id) if seed.song is not None else None
+    rows = flowing_playlist(
+        engine, seed.anchors, length, filters, start=start, exclude=seed.exclude - {start}
+    )
+    if seed.song is not None:
+        lines = [f"Playlist from {track_line(None, seed.song)}"]
+    else:
+        lines = [f"Playlist of songs like {seed.artist} (none of theirs):"]
+    if not rows:
+        lines.append("  nothing passes those filters; loosen --max-popularity.")
+    lines += [track_line(i, engine.info(row)) for i, row in enumerate(rows, 1)]
+    return lines
 
 
 def resolve_song(engine: Engine, text: str) -> list[int]:

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 #: token_set_ratio at which an artist typed matches a track's credit ("beethoven" ~ "ludwig van beethoven").
 ARTIST_MATCH = 85
 #: Words that do not tell one act from another.
-_FILLER = frozenset({"the", "and", "his", "her", "their", "orchestra", "band", "quartet", "trio", "quintet"})
+FILLER = frozenset({"the", "and", "his", "her", "their", "orchestra", "band", "quartet", "trio", "quintet"})
 
 
 def artist_matches(typed: str, credit: str) -> bool:
@@ -29,7 +29,7 @@ def names_exactly(typed: str, credit: str, names: Sequence[str]) -> bool:
 def same_act(a: str, b: str) -> bool:
     """Two normalised credits of one act: one's words (less fillers such as "the", "quartet") contain
     the other's. "dave brubeck" and "the dave brubeck quartet" are; "adele" and "lionel richie" are not."""
-    words_a, words_b = set(a.split()) - _FILLER, set(b.split()) - _FILLER
+    words_a, words_b = set(a.split()) - FILLER, set(b.split()) - FILLER
     if not words_a or not words_b:
         return a == b
     return words_a <= words_b or words_b <= words_a

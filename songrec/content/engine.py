@@ -19,6 +19,7 @@ import numpy as np
 
 from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.content.artifacts import ArtifactStore, Manifest
+from songrec.content.genres import artist_majority_genres
 from songrec.content.index import TrackIndex, distances
 from songrec.content.lookup import Query, TitleIndex
 from songrec.content.serving_parts import CATALOG_FILE, ServingParts, read_catalog
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 EMBEDDING_KIND = "embedding"
 #: The widest neighbourhood (per anchor) searched to satisfy the per-artist cap.
 MAX_SEARCH = 2000
+#: At most this many TrackInfo records are kept made (Engine.info); past it the cache starts over.
+INFO_CACHE_ROWS = 20_000
 #: Audio features worth naming in a reason (duration, popularity and year are said differently).
 DESCRIBED = (
     "tempo",
@@ -88,6 +91,9 @@ class Engine:
     #: The same keys and first artists as Python strings, for the per-candidate loops (no numpy scalars).
     key_list: tuple[str, ...] = field(default=(), repr=False, compare=False)
     artist_list: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    #: TrackInfo records already made (immutable, like the engine): reasons and answers ask for the same
+    #: few rows several times per request, and making one costs ~30 us.
+    _infos: dict[int, TrackInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.key_list:
@@ -145,6 +151,12 @@ class Engine:
         return read_catalog(self.catalog_path)
 
     @cached_property
+    def reason_genre(self) -> np.ndarray:
+        """The genre a reason names per row: the artist's usual one over the track's playlist-majority
+        label (songrec.content.genres), built on first use."""
+        return artist_majority_genres(self.artist_list, self.genre)
+
+    @cached_property
     def pipeline(self) -> FeaturePipeline:
         """The fitted feature pipeline (nothing on the serving path needs it: loaded on first use)."""
         from songrec.content.features import FeaturePipeline
@@ -162,10 +174,16 @@ class Engine:
     # Tracks ------------------------------------------------------------------------------------
 
     def info(self, row: int) -> TrackInfo:
-        return self.tracks[int(row)]
+        row = int(row)
+        found = self._infos.get(row)
+        if found is None:
+            if len(self._infos) >= INFO_CACHE_ROWS:
+                self._infos.clear()  # bounded: a long-running bot does not end up holding the catalogue
+            found = self._infos[row] = self.tracks[row]
+        return found
 
     def name(self, row: int) -> str:
-        return self.tracks[int(row)].name
+        return self.info(row).name
 
     def decade_label(self, row: int) -> str | None:
         d = int(self.decade[row])
@@ -340,35 +358,13 @@ class Engine:
     # Playlists ---------------------------------------------------------------------------------
 
     def playlist(
-        self, seed: int, length: int, filters: Filters | None = None, diversity: float = 0.3
+        self, seed: int, length: int, filters: Filters | None = None, exclude: set[int] | None = None
     ) -> list[int]:
-        """A seeded playlist by maximal marginal relevance: near the seed, not near each other.
+        """A playlist that opens with the seed and flows from it (songrec.content.flow): near the seed, in
+        an order with small steps in tempo, energy and key, and the artist rule kept."""
+        from songrec.content.flow import flowing_playlist
 
-        No artist appears more than twice in a row.
-        """
-        pool = self.similar([seed], max(length * 10, 100), filters)
-        if not pool:
-            return []
-        dist = np.asarray([c.distance for c in pool])
-        relevance = 1.0 - dist / max(dist.max(), 1e-9)
-        vectors = self.embeddings[[c.row for c in pool]]
-        chosen: list[int] = []
-        nearest = np.full(len(pool), np.inf)
-        scale = max(float(dist.max()), 1e-9)
-        first_artist = [self.artist_list[c.row] for c in pool]
-        while len(chosen) < min(length, len(pool)):
-            redundancy = 1.0 - np.minimum(nearest / scale, 1.0) if chosen else np.zeros(len(pool))
-            score = (1 - diversity) * relevance - diversity * redundancy
-            score[chosen] = -np.inf
-            if len(chosen) >= 2 and first_artist[chosen[-1]] == first_artist[chosen[-2]]:
-                repeated = first_artist[chosen[-1]]
-                score[[i for i, a in enumerate(first_artist) if a == repeated]] = -np.inf
-            pick = int(np.argmax(score))
-            if not np.isfinite(score[pick]):
-                break
-            chosen.append(pick)
-            nearest = np.minimum(nearest, ((vectors - vectors[pick]) ** 2).sum(axis=1))
-        return [pool[i].row for i in chosen]
+        return flowing_playlist(self, [seed], length, filters, start=seed, exclude=exclude)
 
     def _first_artist(self, row: int) -> str:
         return self.artist_list[int(row)]

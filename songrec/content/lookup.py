@@ -19,9 +19,11 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from songrec.content.artist_match import artist_matches, names_exactly, same_act
-from songrec.content.packed import StringColumn
+from songrec.content.catalog_search import search_rows
+from songrec.content.packed import StringColumn, mapped
 from songrec.content.songkey import DECORATION as _DECORATION
 from songrec.content.songkey import normalise
+from songrec.content.track_table import TrackTable
 from songrec.domain import AmbiguousTrack, InvalidInput, MalformedSpotifyLink, TrackInfo, TrackNotFound
 from songrec.domain.vocabulary import MAX_SONG_TEXT
 from songrec.spotify.links import SpotifyRef, is_spotify_id, parse_spotify_ref
@@ -36,27 +38,8 @@ DOMINANT_MARGIN = 15.0
 
 
 def catalogue_tracks(catalog: pd.DataFrame) -> tuple[TrackInfo, ...]:
-    """Every row's TrackInfo, built once at load: DataFrame.iloc costs ~1 ms a row."""
-    years = catalog["year"].to_numpy(dtype=np.float64, na_value=np.nan)
-    pops = catalog["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
-    genres = (
-        catalog["genre"].to_numpy(dtype=object, na_value=None)
-        if "genre" in catalog
-        else [None] * len(catalog)
-    )
-    return tuple(
-        TrackInfo(
-            track_id=str(tid),
-            name=str(name),
-            artists=tuple(str(a) for a in artists),
-            year=int(year) if np.isfinite(year) else None,
-            popularity=float(pop) if np.isfinite(pop) else None,
-            genre=str(genre) if isinstance(genre, str) else None,
-        )
-        for tid, name, artists, year, pop, genre in zip(
-            catalog["track_id"], catalog["name"], catalog["artists"], years, pops, genres, strict=True
-        )
-    )
+    """Every row's TrackInfo (what a TrackTable gives), built at once: for a catalogue without a table."""
+    return tuple(TrackTable.from_catalog(catalog))
 
 
 @dataclass(frozen=True)
@@ -208,8 +191,8 @@ class TitleIndex:
         starts_path, rows_path = directory / "postings.starts.npy", directory / "postings.rows.npy"
         if any(c is None for c in columns.values()) or not (starts_path.is_file() and rows_path.is_file()):
             return None
-        starts = np.load(starts_path, mmap_mode="r", allow_pickle=False)
-        rows = np.load(rows_path, mmap_mode="r", allow_pickle=False)
+        starts = mapped(starts_path)
+        rows = mapped(rows_path)
         words = columns.pop("words")
         sizes = {len(c) for c in columns.values()}  # type: ignore[arg-type]
         if sizes != {len(tracks)} or len(starts) != len(words) + 1 or starts[-1] != len(rows):  # type: ignore[arg-type]
@@ -259,21 +242,15 @@ class TitleIndex:
         return [(row, score) for _, score, row in hits]
 
     def autocomplete(self, text: str, limit: int = 25) -> list[int]:
+        """What the song option offers as someone types: search() ranking, or the track an id names."""
         text = text[:MAX_QUERY_CHARS]
         if is_spotify_id(text.strip()) and text.strip() in self.row_of_id:  # a picked choice's value
             return [self.row_of_id[text.strip()]]
-        rows = self.prefix_search(text, limit)
-        if len(rows) < limit and len(normalise(text)) >= 3:
-            quick = process.extract(
-                normalise(text),
-                _strings(self.combined),
-                scorer=fuzz.QRatio,
-                limit=limit,
-                score_cutoff=55,
-                processor=None,
-            )
-            rows += [r for _, _, r in quick if r not in rows][: limit - len(rows)]
-        return rows
+        return self.search(text, limit)
+
+    def search(self, text: str, limit: int = 10) -> list[int]:
+        """Rows by relevance (title, artist, popularity), one per song (songrec.content.catalog_search)."""
+        return search_rows(self, text[:MAX_QUERY_CHARS], limit)
 
     # Resolution -------------------------------------------------------------------------------
 

@@ -18,6 +18,12 @@ import numpy as np
 _END = "\x00"
 
 
+def mapped(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped read-only, as a plain ndarray view: np.memmap's subclass hooks
+    (__array_finalize__ on every index and slice) cost more than the read itself on the per-row paths."""
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+
+
 @dataclass(frozen=True, eq=False)
 class StringColumn(Sequence[str]):
     """A read-only sequence of strings: UTF-8 bytes (each string followed by NUL) and start offsets."""
@@ -44,8 +50,8 @@ class StringColumn(Sequence[str]):
         blob_path, starts_path = directory / f"{name}.bytes.npy", directory / f"{name}.starts.npy"
         if not (blob_path.is_file() and starts_path.is_file()):
             return None
-        blob = np.load(blob_path, mmap_mode="r", allow_pickle=False)
-        starts = np.load(starts_path, mmap_mode="r", allow_pickle=False)
+        blob = mapped(blob_path)
+        starts = mapped(starts_path)
         if blob.dtype != np.uint8 or starts.dtype != np.int64 or len(starts) < 1 or starts[-1] != len(blob):
             return None
         return cls(blob=blob, starts=starts)
@@ -108,7 +114,7 @@ class ListColumn:
         path = directory / f"{name}.rows.npy"
         if items is None or not path.is_file():
             return None
-        starts = np.load(path, mmap_mode="r", allow_pickle=False)
+        starts = mapped(path)
         if starts.dtype != np.int64 or len(starts) < 1 or starts[-1] != len(items):
             return None
         return cls(items=items, starts=starts)

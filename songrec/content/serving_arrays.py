@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from songrec.catalog.schema import NUMERIC_FEATURES
-from songrec.content.packed import StringColumn
+from songrec.content.packed import StringColumn, mapped
 from songrec.content.songkey import title_key
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ServingArrays:
         """The saved arrays, memory-mapped; None when the artifact predates them (or they do not fit)."""
         if not (directory / SCALED_FILE).is_file():
             return None
-        scaled = np.load(directory / SCALED_FILE, mmap_mode="r", allow_pickle=False)
+        scaled = mapped(directory / SCALED_FILE)
         packed = [StringColumn.load(directory, name) for name in (KEYS, FIRST_ARTIST)]
         if all(c is not None for c in packed):
             keys, first = (_strings(c.to_list()) for c in packed)  # type: ignore[union-attr]

@@ -71,7 +71,8 @@ class ServingParts:
         """Everything memory-mapped from `serving/`; None when any part is missing or does not fit."""
         serving = artifact / SERVING_DIR
         arrays = ServingArrays.load(serving, rows)
-        tracks = TrackTable.load(serving / TRACKS_DIR, rows) if arrays is not None else None
+        catalogue = artifact / CATALOG_FILE
+        tracks = TrackTable.load(serving / TRACKS_DIR, rows, catalogue) if arrays is not None else None
         if arrays is None or tracks is None:
             return None
         titles = TitleIndex.load(serving / TITLES_DIR, tracks, _popularity(tracks), tracks.row_of_id())
@@ -88,5 +89,7 @@ class ServingParts:
         arrays = ServingArrays.load(serving, len(catalog)) or ServingArrays.derive(
             catalog, artifact / "pipeline.joblib"
         )
-        tracks = TrackTable.load(serving / TRACKS_DIR, len(catalog)) or TrackTable.from_catalog(catalog)
+        tracks = TrackTable.load(
+            serving / TRACKS_DIR, len(catalog), artifact / CATALOG_FILE
+        ) or TrackTable.from_catalog(catalog)
         return cls(arrays=arrays, tracks=tracks, titles=TitleIndex.build(catalog, tracks), catalog=catalog)

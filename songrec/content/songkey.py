@@ -11,10 +11,11 @@ import unicodedata
 
 import numpy as np
 
-#: Release decoration that does not make a different song: "(feat. X)", "- 2011 Remaster", "(Live)".
+#: Release decoration that does not make a different song: "(feat. X)", "- 2011 Remaster", "(Live)",
+#: '- From "8 Mile" Soundtrack'.
 DECORATION = re.compile(
-    r"\s*[\(\[][^)\]]*(feat\.?|ft\.|with|remaster|version|edit|mix|live|mono|stereo)[^)\]]*[\)\]]"
-    r"|\s+-\s+.*(remaster|version|edit|live|mono|stereo|mix).*$",
+    r"\s*[\(\[][^)\]]*(feat\.?|ft\.|with|remaster|version|edit|mix|live|mono|stereo|soundtrack)[^)\]]*[\)\]]"
+    r"|\s+-\s+.*(remaster|version|edit|live|mono|stereo|mix|soundtrack).*$",
     re.IGNORECASE,
 )
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)

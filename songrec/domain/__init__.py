@@ -3,6 +3,7 @@
 from songrec.domain.errors import *  # noqa: F403
 from songrec.domain.errors import __all__ as _errors
 from songrec.domain.records import (
+    ExploreShare,
     FeedbackRecord,
     FeedbackResult,
     Filters,
@@ -10,10 +11,14 @@ from songrec.domain.records import (
     HistoryEntry,
     HistoryItem,
     ImportedSeeds,
+    MixTrack,
     NewSuggestion,
     PlaylistExport,
     PrivacyReport,
     Profile,
+    ServerCharts,
+    ServerMix,
+    ServerMixRecord,
     SessionInfo,
     SessionMemberRecord,
     SessionRecord,
@@ -28,10 +33,12 @@ from songrec.domain.records import (
     UserRecord,
 )
 from songrec.domain.vocabulary import (
+    CHART_PERIODS,
     DEFAULT_EXPLORE_RATE,
     DEFAULT_PRIVACY,
     DEFAULT_SESSION_STRATEGY,
     FEEDBACK_SOURCES,
+    MAX_USER_EXPLORE_RATE,
     PRIVACY_CHOICES,
     PRIVACY_CHOICES_HELP,
     PRIVACY_SETTING,
@@ -39,6 +46,7 @@ from songrec.domain.vocabulary import (
     SESSION_STRATEGIES,
     SUGGESTION_KINDS,
     TRAINING_STATUSES,
+    ChartPeriod,
     FeedbackSource,
     PrivacyChoice,
     SessionStrategy,
@@ -48,7 +56,14 @@ from songrec.domain.vocabulary import (
 
 __all__ = [
     *_errors,
+    "CHART_PERIODS",
+    "ChartPeriod",
+    "MixTrack",
+    "ServerCharts",
+    "ServerMix",
+    "ServerMixRecord",
     "DEFAULT_EXPLORE_RATE",
+    "MAX_USER_EXPLORE_RATE",
     "DEFAULT_PRIVACY",
     "PRIVACY_CHOICES",
     "PRIVACY_CHOICES_HELP",
@@ -68,6 +83,7 @@ __all__ = [
     "FeedbackSource",
     "Filters",
     "GuildSettings",
+    "ExploreShare",
     "HistoryEntry",
     "HistoryItem",
     "ImportedSeeds",

@@ -166,7 +166,10 @@ class AmbiguousTrack(SongrecError):
     def __init__(self, query: str, candidates: list[TrackInfo]) -> None:
         self.query = query
         self.candidates = candidates
-        listed = "; ".join(f"{t.name} by {t.artist_line} ({t.year})" for t in candidates[:10])
+        listed = "; ".join(
+            f"{t.name} by {t.artist_line}" + (f" ({t.year_label})" if t.year_label else "")
+            for t in candidates[:10]
+        )
         super().__init__(f"Several songs match; add the artist to pick one: {listed}")
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from songrec.domain.vocabulary import (
     DEFAULT_EXPLORE_RATE,
     DEFAULT_SESSION_STRATEGY,
+    MAX_USER_EXPLORE_RATE,
     FeedbackSource,
     SessionStrategy,
     SuggestionKind,
@@ -26,6 +27,8 @@ class UserRecord:
     user_id: int
     created_at: float
     settings: dict[str, Any]
+    #: The listener's own explore share (0..MAX_USER_EXPLORE_RATE); None: their server's or the default.
+    explore_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,23 +161,99 @@ class GuildSettings:
     explore_rate: float = DEFAULT_EXPLORE_RATE
     session_strategy: SessionStrategy = DEFAULT_SESSION_STRATEGY
     updated_at: float | None = None
+    #: The server's monthly mix (/settings): posted on the first of each month to ``mix_channel_id``.
+    mix_enabled: bool = False
+    mix_channel_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExploreShare:
+    """How much of a listener's "from your taste" answers explores, and whose choice that is."""
+
+    rate: float  # what applies: the listener's own, else their server's, else the default
+    source: Literal["yours", "server", "default"]
+    own: float | None = None  # the listener's own choice; None: they never made one
+
+    @property
+    def summary(self) -> str:
+        """E.g. "30% of your suggestions from your taste explore (your choice)." (Discord and chat)."""
+        whose = {"yours": "your choice", "server": "this server's share", "default": "the default"}
+        text = f"{self.rate:.0%} of your suggestions from your taste explore ({whose[self.source]})."
+        if self.source != "yours":
+            text += f" Choose your own share from 0% to {MAX_USER_EXPLORE_RATE:.0%}."
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMixRecord:
+    """One server's mix for one month, as stored: claimed (the unique (guild, month) row) before it is
+    posted, so a restart or a second bot process finds it and posts nothing twice."""
+
+    id: int
+    guild_id: int
+    month: str  # "2026-11"
+    title: str
+    summary: str
+    listeners: int
+    likes: int
+    top_artists: tuple[str, ...]
+    tracks: tuple[tuple[str, int], ...]  # (track id, members' likes that month; 0: a group suggestion)
+    channel_id: int | None
+    message_id: int | None
+    playlist_url: str | None
+    claimed_at: float | None  # None: released after a failed post, free to claim again
+    posted_at: float | None
 
 
 # ------------------------------------------------------------------------------------ answers
 
 
+#: The track id of a local track (songrec audio): this prefix and a hash of the file's path.
+LIBRARY_TRACK_PREFIX = "library-"
+
+
 @dataclass(frozen=True, slots=True)
 class TrackInfo:
+    """A catalogue track as front ends show it.
+
+    `year_exact` is False where a source gives only the decade (the Hit Predictor files): `year` is then
+    the decade's middle, a number for the model, and is shown as "1960s" (`year_label`), never as a year.
+    """
+
     track_id: str
     name: str
     artists: tuple[str, ...]
     year: int | None
     popularity: float | None
     genre: str | None = None
+    year_exact: bool = True
 
     @property
     def artist_line(self) -> str:
         return ", ".join(self.artists)
+
+    @property
+    def decade(self) -> int | None:
+        """1960 for any year of the 1960s; None when the year is unknown."""
+        return None if self.year is None else self.year // 10 * 10
+
+    @property
+    def year_label(self) -> str | None:
+        """What to print for when it came out: "1965" when the year is known, "1960s" when only the
+        decade is, None when neither."""
+        if self.year is None:
+            return None
+        return str(self.year) if self.year_exact else f"{self.decade}s"
+
+    @property
+    def from_library(self) -> bool:
+        """A file from the operator's own music that no catalogue track matched (songrec audio)."""
+        return self.track_id.startswith(LIBRARY_TRACK_PREFIX)
+
+    @property
+    def source(self) -> str:
+        """Where the track comes from: "catalogue", or "library" (the operator's own audio files)."""
+        return "library" if self.from_library else "catalogue"
 
     @property
     def spotify_url(self) -> str:
@@ -250,6 +329,48 @@ class TasteMatch:
     overlap: int  # tracks both rated
     both_like: tuple[TrackInfo, ...]
     suggestions: tuple[TrackInfo, ...]  # songs both would like: the group blend for the two of them
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class MixTrack:
+    track: TrackInfo
+    likes: int  # members' likes that month; 0 for a group suggestion
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMix:
+    """/mix: a server's month in songs, the most liked blended with suggestions for its listeners.
+
+    ``fresh`` is True only for the caller that just claimed it: that caller posts it and then calls
+    ``mix_posted`` (or ``release_mix`` when posting failed). An empty ``tracks`` means nothing to post;
+    ``summary`` says why in words.
+    """
+
+    guild_id: int
+    month: str  # "2026-11"
+    title: str
+    summary: str
+    listeners: int = 0
+    likes: int = 0
+    top_artists: tuple[str, ...] = ()
+    tracks: tuple[MixTrack, ...] = ()
+    fresh: bool = False
+    channel_id: int | None = None
+    message_id: int | None = None
+    playlist_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCharts:
+    """/charts: a server's most liked songs and artists over a period, from votes given in it."""
+
+    guild_id: int
+    period: str  # a ChartPeriod
+    songs: tuple[tuple[TrackInfo, int], ...]  # most liked first, with their likes
+    artists: tuple[tuple[str, int], ...]
+    listeners: int
+    likes: int
     summary: str
 
 

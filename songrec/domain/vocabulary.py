@@ -19,18 +19,23 @@ TrainingStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled
 #: others' (listeners like you, /compat, the global models); "private" steers only their own; "off"
 #: steers nothing (kept for their history and export, learned from by no model).
 PrivacyChoice = Literal["shared", "private", "off"]
+#: The spans /charts covers: the last 7 days, the last 30 days, or every vote.
+ChartPeriod = Literal["week", "month", "all"]
 
 FEEDBACK_SOURCES: frozenset[str] = frozenset(get_args(FeedbackSource))
 SUGGESTION_KINDS: frozenset[str] = frozenset(get_args(SuggestionKind))
 SESSION_STRATEGIES: frozenset[str] = frozenset(get_args(SessionStrategy))
 TRAINING_STATUSES: frozenset[str] = frozenset(get_args(TrainingStatus))
 PRIVACY_CHOICES: frozenset[str] = frozenset(get_args(PrivacyChoice))
+CHART_PERIODS: tuple[str, ...] = get_args(ChartPeriod)
 #: The key of the privacy choice in a user's settings JSON.
 PRIVACY_SETTING = "privacy"
 DEFAULT_PRIVACY: PrivacyChoice = "shared"
 
 #: Share of exploratory picks when neither the request, the user nor the guild says otherwise.
 DEFAULT_EXPLORE_RATE = 0.2
+#: The most a listener may ask to explore for themselves (a server may set up to 1).
+MAX_USER_EXPLORE_RATE = 0.5
 DEFAULT_SESSION_STRATEGY: SessionStrategy = "average"
 PRIVACY_CHOICES_HELP = (
     "Choose shared (the default), private (only your own suggestions) or off (learn nothing)."

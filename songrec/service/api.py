@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from songrec.domain import (
+    ExploreShare,
     FeedbackResult,
     FeedbackSource,
     Filters,
@@ -19,6 +20,8 @@ from songrec.domain import (
     PlaylistExport,
     PrivacyReport,
     Profile,
+    ServerCharts,
+    ServerMix,
     SessionInfo,
     SessionStrategy,
     SessionSummary,
@@ -50,10 +53,14 @@ class SongService(Protocol):
         *,
         guild_id: int | None = None,
         channel_id: int | None = None,
+        artist: str | None = None,
     ) -> list[Suggestion]:
-        """Seeds are free text: a title, "title - artist", a Spotify URL/URI or a track id.
+        """Seeds are free text: a title, "title - artist", a Spotify URL/URI, a track id, or an artist's
+        name where it is an artist and not a better-known title ("Nirvana").
 
-        Without seeds the user's taste is used (cold start when they have none). Raises
+        `artist` with seeds narrows each title to that artist; alone it asks for songs like the artist
+        (their most representative songs as anchors, none of theirs suggested). Without either the
+        user's taste is used (cold start when they have none: every pick's kind is "cold_start"). Raises
         TrackNotFound / AmbiguousTrack / InvalidInput (all SongrecError) on bad seeds.
         """
 
@@ -93,8 +100,15 @@ class SongService(Protocol):
         """Remove the user's feedback (only if it still has `value`, when given); None when nothing to undo."""
 
     async def why(
-        self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None
-    ) -> str: ...
+        self,
+        user_id: int,
+        suggestion_id: int | None = None,
+        channel_id: int | None = None,
+        *,
+        details: bool = False,
+    ) -> str:
+        """Why a suggestion (default: the last one shown here) was picked, in words; with `details`, also
+        its score as the sum of its parts, its kind and the model."""
 
     async def history(self, user_id: int, limit: int = 20) -> list[HistoryItem]: ...
 
@@ -111,6 +125,16 @@ class SongService(Protocol):
     async def set_privacy(self, user_id: int, choice: str) -> PrivacyReport:
         """ "shared", "private" (only their own suggestions) or "off" (learned from by nothing); applies at
         once to listeners-like-you and at the next retrain to the global models. InvalidInput otherwise."""
+
+    async def explore_share(self, user_id: int, *, guild_id: int | None = None) -> ExploreShare:
+        """The share of the listener's "from your taste" answers that explores (in this server), and
+        whose choice it is: theirs, the server's, or the default."""
+
+    async def set_explore_share(
+        self, user_id: int, rate: float | None, *, guild_id: int | None = None
+    ) -> ExploreShare:
+        """The listener's own explore share, 0 to MAX_USER_EXPLORE_RATE (InvalidInput otherwise); None goes
+        back to the server's. It overrides the server's share for their answers only."""
 
     async def taste_card(
         self, user_id: int, *, viewer_id: int | None = None, name: str | None = None
@@ -131,7 +155,12 @@ class SongService(Protocol):
         share their taste, and (with guild_id) who voted in that server."""
 
     async def autocomplete(self, text: str, limit: int = 25) -> list[TrackInfo]:
-        """Catalogue titles matching what the user is typing (fast: called on every keystroke)."""
+        """Catalogue titles matching what the user is typing (fast: called on every keystroke), ranked
+        as search() ranks them; a track id gives that track."""
+
+    async def search(self, text: str, limit: int = 10) -> list[TrackInfo]:
+        """Catalogue songs for a title or artist typed, by relevance (title, artist, popularity), one
+        entry per song (remasters and re-releases are the same song). InvalidInput for blank text."""
 
     async def get_suggestion(self, suggestion_id: int) -> Suggestion | None: ...
 
@@ -184,6 +213,31 @@ class SongService(Protocol):
     ) -> PlaylistExport:
         """Create a playlist in the operator's Spotify account: the user's `count` most recent suggestions
         (default 20) in the order shown, or a session's suggestions (the user must have been in it)."""
+
+    # The server's monthly mix and charts: from the votes members gave in that server, opted-out
+    # listeners (/privacy) left out.
+    async def monthly_mix(
+        self, guild_id: int, *, month: str | None = None, name: str | None = None
+    ) -> ServerMix:
+        """The server's mix of a month that is over (YYYY-MM, default the last one), titled with `name`.
+        Claimed once per server and month: `fresh` is True only for the caller that must post it (then
+        mix_posted, or release_mix if posting failed); the others get the stored mix. No likes that
+        month: no tracks, nothing stored, the summary says so."""
+
+    async def mix_posted(self, guild_id: int, month: str, channel_id: int, message_id: int) -> None:
+        """The claimed mix was posted as that message; nobody posts that month again."""
+
+    async def release_mix(self, guild_id: int, month: str) -> None:
+        """Posting the claimed mix failed: let the next attempt (or /mix now) claim it at once."""
+
+    async def mix_guilds(self) -> list[GuildSettings]:
+        """The servers that turned their monthly mix on (/settings)."""
+
+    async def export_mix(self, user_id: int, guild_id: int, month: str | None = None) -> PlaylistExport:
+        """The month's mix as a Spotify playlist: created once, the same link for every later export."""
+
+    async def charts(self, guild_id: int, period: str = "week", limit: int = 10) -> ServerCharts:
+        """The server's most liked songs and artists over the last week, month (30 days) or all time."""
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings: ...
 

@@ -9,7 +9,7 @@ nothing is lost or doubled.
 Collaborators, each handed what it needs (no mixins): seeds.SeedResolver (what a seed stands for),
 sessions.Sessions (group sessions), spotify_ops.SpotifyOps (Spotify), suggestions.SuggestionLog
 (recording and reading suggestions), guilds.GuildSettingsBook (server settings), user_data.UserData (a
-listener's own data and privacy choice); checks and tracks are the small helpers they share.
+listener's own data and privacy choice), charts.ChartBook and server_mix.ServerMixes (/charts, the mix); checks and tracks are the small helpers they share.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from songrec.content.engine import Engine
 from songrec.coordination import Coordination, LocalCoordination
 from songrec.domain import (
     ArtifactError,
+    ExploreShare,
     FeedbackResult,
     FeedbackSource,
     Filters,
@@ -42,6 +43,8 @@ from songrec.domain import (
     PlaylistExport,
     PrivacyReport,
     Profile,
+    ServerCharts,
+    ServerMix,
     ServiceUnavailable,
     SessionInfo,
     SessionStrategy,
@@ -54,16 +57,19 @@ from songrec.domain import (
 from songrec.ops.metrics import metrics
 from songrec.service import checks
 from songrec.service.api import LearningControl
+from songrec.service.charts import ChartBook
 from songrec.service.compat import TasteMatcher
 from songrec.service.config import ServiceConfig
 from songrec.service.errors import db_errors
+from songrec.service.explore_share import ExploreShares, explore_count
 from songrec.service.guilds import GuildSettingsBook
 from songrec.service.health import service_status
-from songrec.service.planner import RecommendRequest, plan_recommendations
+from songrec.service.planner import RecommendRequest, plan_with_neighbours
 from songrec.service.reasons import explain
 from songrec.service.runtime import CpuPool, Serving
 from songrec.service.scoring import CandidateScorer
 from songrec.service.seeds import SeedResolver
+from songrec.service.server_mix import ServerMixes
 from songrec.service.sessions import Sessions
 from songrec.service.similar_users import RatingsCache
 from songrec.service.spotify_ops import SpotifyOps
@@ -129,12 +135,15 @@ class Service:
         self.last_ratings_refresh_s = 0.0
         self._rng = random.Random(config.seed)
         self.guilds = GuildSettingsBook(store, config)
+        self.explore = ExploreShares(store, config, self.guilds)
         self.user_data = UserData(store, self._serving, self._cpu, self._ratings, config)
         self.cards = TasteCards(store, self._serving, self._cpu, self.user_data)
         self.matches = TasteMatcher(store, self._serving, self._cpu, self._ratings, self.user_data, config)
         self.suggestions = SuggestionLog(store, self._serving)
         self.spotify = SpotifyOps(store, self._serving, self._cpu, spotify)
         self.seeds = SeedResolver(config, self._cpu, self.spotify)
+        self.charts_book = ChartBook(store, self._serving, self._cpu, self.user_data)
+        self.mixes = ServerMixes(store, self._serving, self._cpu, self.charts_book, self.spotify, config)
         self.sessions = Sessions(
             config,
             store,
@@ -243,13 +252,14 @@ class Service:
         *,
         guild_id: int | None = None,
         channel_id: int | None = None,
+        artist: str | None = None,
     ) -> list[Suggestion]:
         uid, count = checks.user(user_id), checks.count(k, self.config.max_k)
         checked = checks.filters(filters)
         texts = checks.seed_texts(seeds, self.config.max_seeds)
         engine = self._serving.engine
-        # Albums and playlists stand for all their catalogue tracks: a few anchors, none suggested back.
-        anchors, covered = await self.seeds.anchors(engine, texts)
+        # Albums, playlists and artists stand for all their tracks: a few anchors, none suggested back.
+        anchors, covered = await self.seeds.anchors(engine, texts, artist)
         return await self._recommend(
             engine, uid, anchors, count, checked, guild_id, channel_id, exclude=covered
         )
@@ -285,7 +295,7 @@ class Service:
         votes = votes if self.user_data.learns_from(uid) else []  # /privacy off: steer nothing
         liked = rows_of(engine, [v.track_id for v in votes if v.value > 0])
         disliked = rows_of(engine, [v.track_id for v in votes if v.value < 0])
-        rate = await self._explore_rate(filters, guild_id)
+        rate = await self.explore.rate_for(uid, filters, guild_id, seeded=bool(seeds))
         self._maybe_refresh_ratings()
         ranker = self._serving.ranker
         request = RecommendRequest(
@@ -296,45 +306,13 @@ class Service:
             disliked=disliked,
             excluded=frozenset(rows_of(engine, recent)) | exclude,
             filters=filters,
-            explore_n=self._share(k, rate),
-            neighbour_likes=await self._cpu.run(self._neighbour_likes, engine, uid),
+            explore_n=explore_count(k, rate),
             rng_seed=self._rng.getrandbits(32),
         )
-        picks = await self._cpu.run(plan_recommendations, engine, request, cfg, ranker)
+        picks = await self._cpu.run(plan_with_neighbours, self._ratings, engine, request, cfg, ranker)
         return await self.suggestions.record(
             engine, ranker, picks, user_id=uid, channel_id=channel_id, guild_id=guild_id
         )
-
-    def _share(self, k: int, rate: float) -> int:
-        """k * rate picks, the fraction rounded up or down at random so the long-run share is exact."""
-        exact = k * rate
-        whole = int(exact)
-        return whole + (1 if self._rng.random() < exact - whole else 0)
-
-    async def _explore_rate(self, filters: Filters | None, guild_id: int | None) -> float:
-        if filters is not None and filters.explore_rate is not None:
-            return float(filters.explore_rate)
-        if guild_id is not None:
-            return (await self.guilds.cached(guild_id)).explore_rate
-        return self.config.explore_rate
-
-    def _neighbour_likes(self, engine: Engine, uid: int) -> tuple[tuple[int, int, float], ...]:
-        cfg = self.config
-        neighbours = self._ratings.neighbours(
-            uid,
-            min_overlap=cfg.similar_min_overlap,
-            min_correlation=cfg.similar_min_correlation,
-            limit=cfg.similar_max_neighbours,
-        )
-        if not neighbours:
-            return ()
-        found = []
-        for track_id, (count, vote) in self._ratings.neighbour_likes(uid, neighbours).items():
-            row = engine.row_of(track_id)
-            if row is not None:
-                found.append((row, count, vote))
-        found.sort(key=lambda f: (-f[2], -f[1], f[0]))
-        return tuple(found[:500])
 
     async def get_suggestion(self, suggestion_id: int) -> Suggestion | None:
         record = await self.suggestions.fetch(suggestion_id)
@@ -471,7 +449,14 @@ class Service:
         metrics().feedback("any", "undo")
         return FeedbackResult(track_info(engine, record.track_id), 0, True)
 
-    async def why(self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None) -> str:
+    async def why(
+        self,
+        user_id: int,
+        suggestion_id: int | None = None,
+        channel_id: int | None = None,
+        *,
+        details: bool = False,
+    ) -> str:
         uid = checks.user(user_id)
         if suggestion_id is None:
             record = await self.suggestions.last_shown(uid, channel_id)
@@ -481,7 +466,7 @@ class Service:
             record = await self.suggestions.fetch(suggestion_id)
             if record is None:
                 raise InvalidInput(GONE)
-        return explain(self.suggestions.suggestion(self._serving.engine, record))
+        return explain(self.suggestions.suggestion(self._serving.engine, record), details=bool(details))
 
     # ------------------------------------------------------------------ the user's data
 
@@ -492,7 +477,17 @@ class Service:
         return await self.user_data.profile(user_id)
 
     async def forget_user(self, user_id: int) -> int:
-        return await self.user_data.forget_user(user_id)
+        removed = await self.user_data.forget_user(user_id)
+        self.explore.forget(user_id)
+        return removed
+
+    async def explore_share(self, user_id: int, *, guild_id: int | None = None) -> ExploreShare:
+        return await self.explore.share(user_id, guild_id)
+
+    async def set_explore_share(
+        self, user_id: int, rate: float | None, *, guild_id: int | None = None
+    ) -> ExploreShare:
+        return await self.explore.set(user_id, rate, guild_id)
 
     async def export_user(self, user_id: int) -> dict[str, Any]:
         return await self.user_data.export_user(user_id)
@@ -525,6 +520,9 @@ class Service:
             return []
         # A default-pool thread, not the CPU pool: keystrokes must not queue behind recommendations.
         return await asyncio.to_thread(self._serving.engine.autocomplete, text[:300], limit)
+
+    async def search(self, text: str, limit: int = 10) -> list[TrackInfo]:
+        return await self.seeds.search(self._serving.engine, text, limit)
 
     # ------------------------------------------------------------------ similar listeners
 
@@ -651,6 +649,28 @@ class Service:
         return await self.spotify.export_playlist(
             user_id, count=count, session_id=session_id, name=name, public=public
         )
+
+    # ------------------------------------------------------------------ the server's mix and charts
+
+    async def monthly_mix(
+        self, guild_id: int, *, month: str | None = None, name: str | None = None
+    ) -> ServerMix:
+        return await self.mixes.monthly_mix(guild_id, month=month, name=name)
+
+    async def mix_posted(self, guild_id: int, month: str, channel_id: int, message_id: int) -> None:
+        await self.mixes.mix_posted(guild_id, month, channel_id, message_id)
+
+    async def release_mix(self, guild_id: int, month: str) -> None:
+        await self.mixes.release_mix(guild_id, month)
+
+    async def mix_guilds(self) -> list[GuildSettings]:
+        return await self.mixes.mix_guilds()
+
+    async def export_mix(self, user_id: int, guild_id: int, month: str | None = None) -> PlaylistExport:
+        return await self.mixes.export_mix(user_id, guild_id, month)
+
+    async def charts(self, guild_id: int, period: str = "week", limit: int = 10) -> ServerCharts:
+        return await self.charts_book.charts(guild_id, period, limit)
 
     # ------------------------------------------------------------------ guild settings and status
 

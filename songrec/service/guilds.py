@@ -1,4 +1,5 @@
-"""Per-server settings (command channel, explore rate, session strategy), read through a short cache."""
+"""Per-server settings (command channel, explore rate, session strategy, the monthly mix), read through a
+short cache."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from songrec.service.config import ServiceConfig
 from songrec.service.errors import db_errors
 from songrec.store import StoreBackend
 
-SETTINGS = frozenset({"command_channel_id", "explore_rate", "session_strategy"})
+SETTINGS = frozenset(
+    {"command_channel_id", "explore_rate", "session_strategy", "mix_enabled", "mix_channel_id"}
+)
 STRATEGY_HELP = "Strategy must be 'average' or 'least_misery'."
 
 
@@ -34,6 +37,9 @@ class GuildSettingsBook:
             # A guild that never chose keeps following the service default (not the schema's).
             explore_rate=stored.explore_rate if stored.updated_at is not None else self._config.explore_rate,
             session_strategy=stored.session_strategy,  # type: ignore[arg-type]
+            mix_enabled=stored.mix_enabled,
+            mix_channel_id=stored.mix_channel_id,
+            updated_at=stored.updated_at,
         )
         self._cache[settings.guild_id] = (time.monotonic(), settings)
         return settings
@@ -46,6 +52,8 @@ class GuildSettingsBook:
             checks.rate(changes["explore_rate"])
         if "session_strategy" in changes and changes["session_strategy"] not in SESSION_STRATEGIES:
             raise InvalidInput(STRATEGY_HELP)
+        if "mix_enabled" in changes and not isinstance(changes["mix_enabled"], bool):
+            raise InvalidInput("The monthly mix is either on or off.")
         current = await self.get(guild_id)
         with db_errors():
             stored = await self._store.get_guild_settings(guild_id)

@@ -2,12 +2,13 @@
 
 Sources, in the order they are listed to the user: nearest neighbours of the seeds (or of each taste
 cluster, or popular-and-diverse picks for a newcomer), tracks liked by listeners like you, and a share
-of exploratory picks from far away. Every pick carries the score parts that chose it.
+of exploratory picks from the edge of the listener's taste (near what they like, away from everything
+they rated or were just offered; taste.edge_candidates). Every pick carries the score parts that chose it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,11 +18,14 @@ from songrec.service import reasons
 from songrec.service.config import ServiceConfig
 from songrec.service.reasons import COUNT_PREFIX, INFO_PREFIXES
 from songrec.service.scoring import CandidateScorer, ranker_parts, summed
+from songrec.service.similar_users import RatingsCache, planner_likes
 from songrec.service.taste import (
     cluster_likes,
     cold_start_candidates,
-    far_candidates,
+    edge_candidates,
+    genre_fit,
     pick_diverse,
+    pick_edge,
     proportional_quotas,
 )
 
@@ -60,6 +64,10 @@ class _Group:
     quota: int = 0
 
 
+#: A scored neighbour candidate: (row, anchor, (part columns, index into them), total score).
+_Scored = tuple[int, int, tuple[dict[str, list[float]], int], float]
+
+
 def make_pick(kind: str, row: int, reason: str, parts: dict[str, float]) -> Pick:
     """The score is the sum of the parts, except those that only inform (n_*, info_*)."""
     clean = {name: round(float(value), 6) for name, value in parts.items()}
@@ -76,6 +84,19 @@ def pick_score(parts: dict[str, float]) -> float:
 
 def _summed_clean(clean: dict[str, float]) -> float:
     return sum(v for name, v in clean.items() if not name.startswith(INFO_PREFIXES))
+
+
+def plan_with_neighbours(
+    ratings: RatingsCache,
+    engine: Engine,
+    req: RecommendRequest,
+    cfg: ServiceConfig,
+    ranker: CandidateScorer | None,
+) -> list[Pick]:
+    """What listeners like this one liked, then the plan: one trip to the worker pool instead of two
+    (each trip is a hand-off to a thread and a wake-up of the event loop)."""
+    likes = planner_likes(ratings, engine, req.user_id, cfg)
+    return plan_recommendations(engine, replace(req, neighbour_likes=likes), cfg, ranker)
 
 
 def plan_recommendations(
@@ -114,9 +135,11 @@ def plan_recommendations(
         main = _cold_start_picks(engine, req, cfg, ranker, main_n, allowed, taken, rng)
     main.sort(key=lambda p: -p.score)
     picked = main + su_picks
-    anchors = np.asarray(req.seeds + req.liked or tuple(p.row for p in picked), dtype=np.int64)
+    # Explore starts from the seeds of a "songs like X" (when asked to explore at all), else the taste.
+    start = req.seeds or req.liked[-cfg.max_taste_likes :] or tuple(p.row for p in picked)
+    anchors = np.asarray(start, dtype=np.int64)
     near = np.asarray(sorted(set(req.seeds + req.liked) | {p.row for p in picked}), dtype=np.int64)
-    explore = _explore_picks(engine, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng)
+    explore = _explore_picks(engine, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng, picked)
     return picked + explore
 
 
@@ -139,7 +162,9 @@ def _neighbour_picks(
         group.quota = quota
     disliked = np.asarray(req.disliked, dtype=np.int64)
     part = "similarity" if kind == "content" else "taste"
-    scored: list[list[tuple[int, int, dict[str, float]]]] = []
+    # Per candidate: (row, anchor, (its group's part columns, its index there), total); the parts dict is
+    # made for the chosen few only.
+    scored: list[list[_Scored]] = []
     for group in groups:
         if group.quota == 0:
             scored.append([])
@@ -169,14 +194,11 @@ def _neighbour_picks(
         columns = {name: v.tolist() for name, v in parts.items()}
         totals = [sum(values) for values in zip(*summed(columns), strict=True)]  # in parts order
         anchors = anchor.tolist()
-        picks = [
-            (int(row), anchors[i], {name: v[i] for name, v in columns.items()}, totals[i])
-            for i, row in enumerate(rows.tolist())
-        ]
+        picks = [(int(row), anchors[i], (columns, i), totals[i]) for i, row in enumerate(rows.tolist())]
         scored.append(sorted(picks, key=lambda p: -p[3]))
     keys = engine.key_list
-    out: list[tuple[int, int, dict[str, float], float]] = []
-    leftovers: list[tuple[int, int, dict[str, float], float]] = []
+    out: list[_Scored] = []
+    leftovers: list[_Scored] = []
     for group, picks in zip(groups, scored, strict=True):
         got = 0
         for pick in picks:
@@ -195,7 +217,10 @@ def _neighbour_picks(
             taken.add(key)
             out.append(pick)
     write = reasons.seed_reason if kind == "content" else reasons.taste_reason
-    return [make_pick(kind, row, write(engine, a, row), parts) for row, a, parts, _ in out]
+    return [
+        make_pick(kind, row, write(engine, a, row), {name: v[i] for name, v in columns.items()})
+        for row, a, (columns, i), _ in out
+    ]
 
 
 def _similar_user_picks(
@@ -280,33 +305,50 @@ def _explore_picks(
     anchors: np.ndarray,
     taken: set[str],
     rng: np.random.Generator,
+    picked: list[Pick],
 ) -> list[Pick]:
-    """Far from everything the user likes or was just offered; when a ranker exists, only candidates it
-    does not mark down (at or above the median of its scores, and not below neutral) are considered."""
+    """At the edge of the listener's taste: the neighbourhood of a few likes (or seeds), as far as it goes
+    from everything rated or offered. When a ranker exists, only candidates it does not mark down (at or
+    above the median of its scores, and not below neutral) are considered."""
     if n <= 0:
         return []
-    rows, dist = far_candidates(engine, allowed, near, rng)
-    keys = engine.key_list
-    keep = np.fromiter((keys[r] not in taken for r in rows.tolist()), dtype=bool, count=len(rows))
-    rows, dist = rows[keep], dist[keep]
-    if len(rows) == 0:
+    found = edge_candidates(engine, allowed, anchors, near, taken, rng, n)
+    if len(found) == 0:
         return []
-    extra = ranker_parts(ranker, req.user_id, rows)
+    extra = ranker_parts(ranker, req.user_id, found.rows)
     if summed(extra):
         total = np.sum(summed(extra), axis=0)
         # At or above the median, and never a predicted dislike (a neutral model adds 0): a user whose
-        # taste model dislikes everything far away gets fewer surprises rather than songs it expects
-        # them to hate.
+        # taste model dislikes all of its edge gets fewer surprises rather than songs it expects them
+        # to hate.
         passing = (total >= np.median(total)) & (total >= 0.0)
-        rows, dist = rows[passing], dist[passing]
+        found = found.keep(passing)
         extra = {name: v[passing] for name, v in extra.items()}
-    novelty = 1.0 - engine.closeness(dist) if len(near) else np.ones(len(rows))
-    base_parts = {"novelty": novelty, "popularity": 0.5 * engine.popularity[rows] / 100.0, **extra}
+    rows = found.rows
+    base_parts: dict[str, np.ndarray] = {
+        "novelty": 1.0 - engine.closeness(found.novelty_distance),
+        "genre_fit": genre_fit(engine, rows, anchors),
+        "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
+    }
+    disliked = np.asarray(req.disliked, dtype=np.int64)
+    if len(disliked):
+        base_parts["dislike_penalty"] = engine.dislike_penalty(rows, disliked, cfg.dislike_weight)
+    base_parts.update(extra)
     base = np.sum(summed(base_parts), axis=0)
-    index = {int(r): i for i, r in enumerate(rows)}
+    artists = engine.artist_list
+    known = (
+        {artists[r] for r in near.tolist()}
+        | {artists[p.row] for p in picked}
+        | {artists[r] for r in req.disliked}
+    )
+    liked_or_seed = set(req.seeds) | set(req.liked)
+    index = {int(r): i for i, r in enumerate(rows.tolist())}
     out = []
-    for row, more in pick_diverse(engine, rows, n, base, rng, taken):
+    for row, more in pick_edge(engine, rows, n, base, rng, taken, known):
         i = index[row]
         parts = {name: float(v[i]) for name, v in base_parts.items()} | more
-        out.append(make_pick("explore", row, reasons.explore_reason(engine, row, anchors), parts))
+        anchor = int(found.anchor[i])
+        near_genre = str(engine.reason_genre[anchor] or "") if anchor in liked_or_seed else ""
+        reason = reasons.explore_reason(engine, row, anchors, near_genre or None)
+        out.append(make_pick("explore", row, reason, parts))
     return out

@@ -1,4 +1,6 @@
-"""Short, true sentences about why a track was picked; each matches the score parts it comes with."""
+"""Short, true sentences about why a track was picked, in a listener's words; each matches the score parts
+it comes with, which /why shows only when asked for details. A reason names a decade ("same era", "a 1960s
+jazz track"), never a year: many catalogue years are only a decade's middle."""
 
 from __future__ import annotations
 
@@ -25,49 +27,75 @@ _WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def neighbour_reason(engine: Engine, anchor: int, row: int, prefix: str) -> str:
-    """Engine.reason's sentence, from the engine's arrays (no DataFrame lookups on the hot path)."""
-    features = engine.matching_features(anchor, row)
-    text = f"{prefix} {engine.name(anchor)}: similar {' and '.join(features)}"
+#: How to say "alike in this" for each described audio feature, in a listener's words.
+_ALIKE: dict[str, str] = {
+    "tempo": "tempo",
+    "acousticness": "acoustic feel",
+    "danceability": "groove",
+    "energy": "energy",
+    "valence": "mood",
+    "instrumentalness": "balance of voice and instruments",
+    "speechiness": "amount of spoken words",
+    "liveness": "live feel",
+    "loudness": "loudness",
+}
+
+
+def neighbour_reason(engine: Engine, anchor: int, row: int, prefix: str, after: str = "") -> str:
+    """E.g. "close to Ring of Fire: same era, similar acoustic feel and tempo" (prefix "close to").
+
+    The era is the decade both share, which the catalogue knows even where a source gives no year. A
+    local track (the operator's own file, songrec audio) has no audio features: its link is its sound."""
+    if engine.info(anchor).from_library or engine.info(row).from_library:
+        mine = " (from your library)" if engine.info(row).from_library else ""
+        return f"sounds close to {engine.name(anchor)}{after}{mine}"
+    features = [_ALIKE[f] for f in engine.matching_features(anchor, row)]
     decade_a, decade_b = int(engine.decade[anchor]), int(engine.decade[row])
-    if decade_a >= 0 and decade_a == decade_b:
-        text += f", {decade_b}s"
-    return text
+    era = "same era, " if decade_a >= 0 and decade_a == decade_b else ""
+    return f"{prefix} {engine.name(anchor)}{after}: {era}similar {' and '.join(features)}"
 
 
 def seed_reason(engine: Engine, anchor: int, row: int) -> str:
-    """E.g. "close to Ring of Fire: similar tempo and acousticness, 1960s"."""
+    """E.g. "close to Ring of Fire: same era, similar acoustic feel"."""
     return neighbour_reason(engine, anchor, row, "close to")
 
 
 def taste_reason(engine: Engine, anchor: int, row: int) -> str:
-    """E.g. "because you liked Ring of Fire: similar tempo and acousticness, 1960s"."""
-    return neighbour_reason(engine, anchor, row, "because you liked")
+    """E.g. "close to Ring of Fire, which you liked: same era, similar acoustic feel"."""
+    return neighbour_reason(engine, anchor, row, "close to", ", which you liked")
 
 
 def similar_users_reason(listeners: int) -> str:
-    noun = "similar listener" if listeners == 1 else "similar listeners"
-    return f"liked by listeners like you ({listeners} {noun})"
+    """E.g. "liked by 3 listeners whose taste is like yours"."""
+    who = "a listener whose taste is" if listeners == 1 else f"{listeners} listeners whose taste is"
+    return f"liked by {who} like yours"
+
+
+#: How a cold-start reason begins: it says the suggestion is not from the listener's taste (none yet).
+COLD_START_PREFIX = "to start with"
 
 
 def cold_start_reason(engine: Engine, row: int) -> str:
-    genre = engine.genre[row]
-    decade = engine.decade_label(row)
-    what = f"a popular {genre} track" if genre else "a popular track"
-    if decade:
-        what += f" from the {decade}"
-    return f"cold start: {what}, picked for variety while I learn your taste (👍 or 👎 it)"
+    """E.g. "to start with: a popular 1980s rock track, while I learn your taste (👍 or 👎 it)"."""
+    label = " ".join(p for p in (engine.decade_label(row), engine.reason_genre[row]) if p)
+    what = f"a popular {label} track" if label else "a popular track"
+    return f"{COLD_START_PREFIX}: {what}, while I learn your taste (👍 or 👎 it)"
 
 
-def explore_reason(engine: Engine, row: int, anchors: np.ndarray) -> str:
-    """E.g. "explore: something different — more acoustic and slower than your usual, a 1950s jazz track"."""
+#: How an explore reason begins.
+EXPLORE_PREFIX = "picked to try something new"
+
+
+def explore_reason(engine: Engine, row: int, anchors: np.ndarray, near_genre: str | None = None) -> str:
+    """E.g. "picked to try something new: a 2010s r&b track near your liking for soul", or, without
+    `near_genre`, "...: a 1950s jazz track, more acoustic and slower than your usual"."""
+    label = " ".join(p for p in (engine.decade_label(row), engine.reason_genre[row]) if p)
+    what = f"a {label} track" if label else "a track"
+    if near_genre:
+        return f"{EXPLORE_PREFIX}: {what} near your liking for {near_genre}"
     contrast = feature_contrast(engine, row, anchors)
-    genre = engine.genre[row]
-    decade = engine.decade_label(row)
-    label = " ".join(p for p in (decade, genre) if p)
-    tail = f", a {label} track" if label else ""
-    body = f"{contrast} than your usual" if contrast else "far from your usual"
-    return f"explore: something different — {body}{tail}"
+    tail = f", {contrast} than your usual" if contrast else ", unlike your usual"
+    return f"{EXPLORE_PREFIX}: {what}{tail}"
 
 
 def feature_contrast(engine: Engine, row: int, anchors: np.ndarray, count: int = 2) -> str:
@@ -87,18 +115,24 @@ def feature_contrast(engine: Engine, row: int, anchors: np.ndarray, count: int =
 
 
 def session_reason(strategy: str, members: int, blend: float, anchor_name: str | None) -> str:
-    """E.g. "group pick for 3 listeners (least misery: everyone's fit at least 0.42); close to Hello"."""
+    """E.g. "a pick for the 3 of you that nobody should mind; close to Hello". How well it fits each of
+    them is in the score parts, which /why shows with details."""
+    group = "you" if members == 1 else f"the {members} of you"
     if strategy == "least_misery":
-        how = f"least misery: everyone's fit at least {blend:.2f}"
+        text = f"a pick for {group} that nobody should mind"
     else:
-        how = f"average fit {blend:.2f}"
-    noun = "listener" if members == 1 else "listeners"
-    text = f"group pick for {members} {noun} ({how})"
+        text = f"a pick for {group}: the best fit on average"
     return f"{text}; close to {anchor_name}" if anchor_name else text
 
 
-def explain(suggestion: Suggestion) -> str:
-    """The reason, then the score as the sum of its parts (what /why shows)."""
+def explain(suggestion: Suggestion, *, details: bool = False) -> str:
+    """What /why says: the song and why, in words; with `details`, the score as the sum of its parts,
+    the kind of pick and the model."""
+    track = suggestion.track
+    when = f" ({track.year_label})" if track.year_label else ""
+    head = f"{track.name} by {track.artist_line or 'unknown artist'}{when}: {suggestion.reason}."
+    if not details:
+        return head
     summed = [(n, v) for n, v in suggestion.score_parts.items() if not n.startswith(INFO_PREFIXES)]
     terms = " ".join(f"{'+' if v >= 0 else '-'} {n.replace('_', ' ')} {abs(v):.2f}" for n, v in summed)
     terms = terms[2:] if terms.startswith("+ ") else terms
@@ -107,9 +141,6 @@ def explain(suggestion: Suggestion) -> str:
         for n, v in suggestion.score_parts.items()
         if n.startswith(INFO_PREFIXES)
     ]
-    head = (
-        f"{suggestion.track.name} by {suggestion.track.artist_line or 'unknown artist'}: {suggestion.reason}."
-    )
     tail = f"\nScore {suggestion.score:.2f} = {terms}" if terms else f"\nScore {suggestion.score:.2f}"
     if notes:
         tail += f" ({'; '.join(notes)})"

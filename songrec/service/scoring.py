@@ -30,18 +30,14 @@ class CandidateScorer(Protocol):
 
 
 @runtime_checkable
-class _Versioned(Protocol):
-    version: str
-
-
-@runtime_checkable
 class _Measured(Protocol):
     metrics: dict[str, Any]
 
 
 def scorer_version(ranker: CandidateScorer | None) -> str | None:
     """The ranker's artifact version, when it has one (a HybridRanker does; a stand-in may not)."""
-    return ranker.version if isinstance(ranker, _Versioned) else None
+    # getattr, not isinstance() with a runtime Protocol: that check costs ~20 us on every answer.
+    return getattr(ranker, "version", None)
 
 
 def scorer_metrics(ranker: CandidateScorer | None) -> dict[str, Any] | None:

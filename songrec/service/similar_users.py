@@ -21,6 +21,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from songrec.content.engine import Engine
+    from songrec.service.config import ServiceConfig
 
 #: Co-raters counted per track: a hit rated by everyone says little about who is alike, and the walk
 #: over its raters would otherwise grow with the community.
@@ -230,3 +235,29 @@ class RatingsCache:
                         count, vote = out.get(track, (0, 0.0))
                         out[track] = (count + 1, vote + n.correlation)
         return out
+
+
+#: Listeners-like-you candidates handed to the planner at most.
+MAX_PLANNER_LIKES = 500
+
+
+def planner_likes(
+    ratings: RatingsCache, engine: Engine, user_id: int, cfg: ServiceConfig
+) -> tuple[tuple[int, int, float], ...]:
+    """What the listener's neighbours liked, as the planner takes it: (row, listeners, summed correlation),
+    strongest first (CPU work: run it in the pool)."""
+    neighbours = ratings.neighbours(
+        user_id,
+        min_overlap=cfg.similar_min_overlap,
+        min_correlation=cfg.similar_min_correlation,
+        limit=cfg.similar_max_neighbours,
+    )
+    if not neighbours:
+        return ()
+    found = []
+    for track_id, (count, vote) in ratings.neighbour_likes(user_id, neighbours).items():
+        row = engine.row_of(track_id)
+        if row is not None:
+            found.append((row, count, vote))
+    found.sort(key=lambda f: (-f[2], -f[1], f[0]))
+    return tuple(found[:MAX_PLANNER_LIKES])

@@ -376,11 +376,21 @@ class SpotifyOps:
                 recent = await self._store.recent_suggested_tracks(uid, limit=count or DEFAULT_EXPORT)
             track_ids = list(reversed(recent))  # newest first -> in the order they were suggested
             default_name, description = f"songrec suggestions {day}", "Suggested by songrec."
+        title = " ".join((name or "").split())[:100] or default_name
+        return await self.create_playlist(title, track_ids, description=description, public=public)
+
+    async def create_playlist(
+        self, title: str, track_ids: Sequence[str], *, description: str, public: bool = True
+    ) -> PlaylistExport:
+        """The export path every playlist takes (suggestions, sessions, a server's mix): the tracks with
+        a Spotify id, each once, in order, as a playlist in the operator's account."""
+        client = self._client()
+        if client is None:
+            raise SpotifyNotSetUp(EXPORT_HELP, EXPORT_HINT)
         track_ids = list(dict.fromkeys(track_ids))
         usable = [t for t in track_ids if is_spotify_id(t)]
         if not usable:
             raise InvalidInput(NOTHING_TO_EXPORT)
-        title = " ".join((name or "").split())[:100] or default_name
         with spotify_errors(export=True):
             url = await client.create_playlist(title, usable, public=public, description=description)
         try:

@@ -1,13 +1,19 @@
-"""A listener's taste in embedding space: clusters of likes, cold-start picks and exploration.
+"""A listener's taste in embedding space: clusters of likes, cold-start picks and exploration at its edge.
 
 Likes are clustered (k ~ sqrt(likes)) and each cluster is queried through a few of its own liked
 tracks, with suggestions shared between clusters in proportion to their size: someone who likes
 both 1960s country and 2010s rap gets some of each, never the average of the two (which is neither).
+
+Exploration starts from the same likes: a few of them (a different few each answer), their wider
+neighbourhood less everything already rated or offered, scored by how far a song is from all of that
+(novelty), how much it shares the listener's genres, and a shuffle; one song per artist. A global hit far
+from the taste (a rap anthem for a classical-piano listener) is never in that neighbourhood.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,28 +167,130 @@ def pick_diverse(
     return out
 
 
-def far_candidates(
+#: Explore looks this far around each like it starts from: past what the main picks took, but still the
+#: neighbourhood of something the listener chose (a global hit is not "near what you like").
+EDGE_NEIGHBOURS = 60
+#: How many likes (or seeds) one answer explores from: a different few each time, so explore walks the
+#: whole edge of a taste over a few answers instead of one corner of it.
+EDGE_ANCHORS = 6
+#: How much sharing the listener's genres counts at the edge (novelty is in [0, 1)).
+GENRE_FIT_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class EdgeCandidates:
+    """Tracks at the edge of a taste, ascending by row, with where each was found and how new it is."""
+
+    rows: np.ndarray
+    anchor: np.ndarray  # per row: the nearest of the anchors explored from
+    novelty_distance: np.ndarray  # per row: squared distance to the nearest rated or offered row
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def keep(self, mask: np.ndarray) -> EdgeCandidates:
+        return EdgeCandidates(self.rows[mask], self.anchor[mask], self.novelty_distance[mask])
+
+
+def edge_candidates(
     engine: Engine,
     allowed: np.ndarray | None,
     anchors: np.ndarray,
+    near: np.ndarray,
+    taken: set[str],
     rng: np.random.Generator,
-    sample: int = 2000,
-    keep_share: float = 0.25,
-) -> tuple[np.ndarray, np.ndarray]:
-    """A random sample of reasonably popular tracks, reduced to the share farthest from the anchors.
-
-    Returns the rows and their distances to the nearest anchor.
+    want: int,
+    per_anchor: int = EDGE_NEIGHBOURS,
+    count: int = EDGE_ANCHORS,
+) -> EdgeCandidates:
+    """The neighbourhood of a few of the anchors (the listener's likes or seeds; a sample of `count`),
+    less every song already rated or offered (`taken`), popular enough to be worth a try when that
+    still leaves `want` of them. `near` (everything rated or offered) is what novelty is measured from.
     """
-    pool = engine.explore_pool
+    anchors = np.unique(np.asarray(anchors, dtype=np.int64))
+    if len(anchors) == 0 or want <= 0:
+        return _NO_EDGE
+    if len(anchors) > count:
+        anchors = np.sort(rng.choice(anchors, size=count, replace=False))
+    rows = _around(engine, anchors, per_anchor, None)
     if allowed is not None:
-        pool = pool[allowed[pool]]
-    if len(pool) == 0:
-        return np.empty(0, np.int64), np.empty(0)
-    if len(pool) > sample:
-        pool = rng.choice(pool, size=sample, replace=False)
-    if len(anchors) == 0:
-        return pool, np.full(len(pool), np.inf)
-    dist = engine.min_distance(pool, anchors)
-    keep = max(1, int(len(pool) * keep_share))
-    order = np.argsort(-dist, kind="stable")[:keep]
-    return pool[order], dist[order]
+        # An unfiltered graph walk is several times cheaper than a filtered one; the filtered walk runs
+        # only when the filters leave too few of the plain neighbours.
+        rows = rows[allowed[rows]]
+        if len(rows) < per_anchor:
+            rows = _around(engine, anchors, per_anchor, allowed)
+    keys = engine.key_list
+    rows = rows[np.fromiter((keys[r] not in taken for r in rows.tolist()), dtype=bool, count=len(rows))]
+    if len(engine.explore_pool):  # not obscure noise, unless the filters leave nothing else
+        popular = engine.popularity[rows] >= engine.popularity[engine.explore_pool].min()
+        if int(popular.sum()) >= want:
+            rows = rows[popular]
+    if len(rows) == 0:
+        return _NO_EDGE
+    # One distance table: novelty is measured from everything rated or offered, and the anchor each row
+    # was found beside is the nearest of the sampled anchors (columns of the same table).
+    columns = np.union1d(near, anchors).astype(np.int64)
+    table = engine.pairwise(rows, columns)
+    own = np.searchsorted(columns, anchors)
+    nearest = own[table[:, own].argmin(axis=1)]
+    novelty = (
+        table[:, np.searchsorted(columns, near)].min(axis=1) if len(near) else np.full(len(rows), np.inf)
+    )
+    return EdgeCandidates(rows, columns[nearest], novelty)
+
+
+def genre_fit(
+    engine: Engine, rows: np.ndarray, anchors: np.ndarray, weight: float = GENRE_FIT_WEIGHT
+) -> np.ndarray:
+    """Per row: `weight` x the share of the anchors (labelled ones) whose genre it shares, in the words a
+    reason uses (Engine.reason_genre): at the edge of a taste, a step that stays in the listener's genres
+    is preferred over one that leaves them."""
+    labels = engine.reason_genre
+    known = [str(g) for g in labels[np.asarray(anchors, dtype=np.int64)].tolist() if g]
+    if not known or len(rows) == 0:
+        return np.zeros(len(rows))
+    share = {g: n / len(known) for g, n in Counter(known).items()}
+    return weight * np.asarray([share.get(str(g), 0.0) for g in labels[rows].tolist()], dtype=np.float64)
+
+
+def _around(engine: Engine, anchors: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+    """The k nearest rows of each anchor (within `allowed`), merged, ascending."""
+    hits = engine.index.query(engine.embeddings[anchors], k, allowed)
+    return np.unique(np.concatenate([h.rows for h in hits]).astype(np.int64))
+
+
+_NO_EDGE = EdgeCandidates(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+
+
+def pick_edge(
+    engine: Engine,
+    pool: np.ndarray,
+    n: int,
+    base: np.ndarray,
+    rng: np.random.Generator,
+    banned_keys: set[str],
+    known_artists: set[str],
+    artist_bonus: float = 0.2,
+    jitter: float = 0.2,
+) -> list[tuple[int, dict[str, float]]]:
+    """Greedy picks over `pool`: base score, a bonus for an artist the listener has not met yet, a shuffle;
+    one song per artist. Returns rows with the parts that chose them ("diversity", "shuffle")."""
+    out: list[tuple[int, dict[str, float]]] = []
+    if len(pool) == 0 or n <= 0:
+        return out
+    noise = rng.random(len(pool)) * jitter
+    artists = [engine.artist_list[r] for r in pool.tolist()]
+    bonus = np.asarray([0.0 if a in known_artists else artist_bonus for a in artists])
+    total = base + bonus + noise
+    keys = engine.key_list
+    taken, used = set(banned_keys), set()
+    for i in np.argsort(-total, kind="stable").tolist():
+        row, artist = int(pool[i]), artists[i]
+        if keys[row] in taken or (artist and artist in used):
+            continue
+        taken.add(keys[row])
+        used.add(artist)
+        out.append((row, {"diversity": float(bonus[i]), "shuffle": float(noise[i])}))
+        if len(out) == n:
+            break
+    return out

@@ -24,6 +24,7 @@ from songrec.domain import (
     GuildSettings,
     HistoryEntry,
     NewSuggestion,
+    ServerMixRecord,
     SessionMemberRecord,
     SessionRecord,
     SessionTrackRecord,
@@ -57,6 +58,12 @@ class UserStore(Protocol):
     ) -> dict[str, Any]: ...
     async def users_with_setting(self, key: str) -> dict[int, Any]:
         """user id -> the value of ``key`` in their settings, for every user who has it."""
+        ...
+    async def get_explore_rate(self, user_id: int) -> float | None:
+        """The listener's own explore share; None when they never chose one (their server's applies)."""
+        ...
+    async def set_explore_rate(self, user_id: int, rate: float | None) -> float | None:
+        """Set the listener's own explore share (0..1; None clears it); returns what is stored."""
         ...
 
 
@@ -166,9 +173,53 @@ class GuildStore(Protocol):
         command_channel_id: int | None = ...,
         explore_rate: float = ...,
         session_strategy: str = ...,
+        mix_enabled: bool = ...,
+        mix_channel_id: int | None = ...,
     ) -> GuildSettings:
         """Change only the settings given (command_channel_id=None clears it); returns the result."""
         ...
+
+
+class ServerMixStore(Protocol):
+    """The server's monthly mix (one per guild and month, claimed before it is posted) and /charts."""
+
+    async def guild_feedback(
+        self, guild_id: int, *, since: float | None = None, until: float | None = None
+    ) -> list[FeedbackRecord]:
+        """The live votes given in that guild with since <= created_at < until (either end open), by id."""
+        ...
+
+    async def mix_guilds(self) -> list[GuildSettings]:
+        """Every guild that turned its monthly mix on."""
+        ...
+
+    async def get_server_mix(self, guild_id: int, month: str) -> ServerMixRecord | None: ...
+    async def claim_server_mix(
+        self,
+        guild_id: int,
+        month: str,
+        *,
+        title: str,
+        summary: str,
+        listeners: int,
+        likes: int,
+        top_artists: Sequence[str],
+        tracks: Sequence[tuple[str, int]],
+        channel_id: int | None,
+        stale_after_s: float = ...,
+    ) -> tuple[ServerMixRecord, bool]:
+        """One write transaction: (record, True) for the one caller that claims the (guild, month) mix,
+        else (the stored one, False). An unposted claim is taken over once released or stale."""
+        ...
+
+    async def finish_server_mix(
+        self, guild_id: int, month: str, channel_id: int, message_id: int
+    ) -> ServerMixRecord: ...
+    async def release_server_mix(self, guild_id: int, month: str) -> bool:
+        """Free an unposted claim (its post failed); False when there was none to free."""
+        ...
+
+    async def set_server_mix_playlist(self, guild_id: int, month: str, url: str) -> ServerMixRecord: ...
 
 
 class TrainingRunStore(Protocol):
@@ -226,6 +277,7 @@ class StoreBackend(
     SuggestionStore,
     SessionStore,
     GuildStore,
+    ServerMixStore,
     TrainingRunStore,
     SpotifyCacheStore,
     PrivacyStore,

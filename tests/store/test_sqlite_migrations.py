@@ -263,7 +263,7 @@ async def test_a_version_1_database_migrates_to_2_and_reads_back_in_the_service_
     ids = _old_style_rows(db)
 
     async with await Store.open(db) as store:
-        assert await store.schema_version() == 2
+        assert await store.schema_version() == len(runner.discover())  # 2, and every later file too
         assert await store.integrity_check() == []
         kinds = {
             name: (await store.get_suggestion(ids[name])).kind

@@ -44,3 +44,25 @@ async def test_users_with_a_setting_are_listed_with_its_value(store: StoreBacken
     assert await store.users_with_setting("privacy") == {ALICE: "off", BOB: "private"}
     with pytest.raises(InvalidInput):
         await store.users_with_setting("")
+
+
+async def test_a_listeners_own_explore_share_is_kept_until_cleared(store: StoreBackend) -> None:
+    assert await store.get_explore_rate(ALICE) is None  # never seen
+    assert await store.set_explore_rate(ALICE, 0.35) == 0.35  # creates the user
+    assert await store.get_explore_rate(ALICE) == pytest.approx(0.35)
+    user = await store.get_user(ALICE)
+    assert user is not None and user.explore_rate == pytest.approx(0.35) and user.settings == {}
+    await store.set_user_settings(ALICE, {"dm": True})  # settings do not touch it
+    assert await store.get_explore_rate(ALICE) == pytest.approx(0.35)
+    assert await store.get_explore_rate(BOB) is None
+    assert await store.set_explore_rate(ALICE, 0) == 0.0  # "never explore" is a choice, not "unset"
+    assert await store.get_explore_rate(ALICE) == 0.0
+    assert await store.set_explore_rate(ALICE, None) is None
+    assert await store.get_explore_rate(ALICE) is None
+    for bad in (-0.1, 1.5, float("nan"), "half", True):
+        with pytest.raises(InvalidInput, match="explore_rate"):
+            await store.set_explore_rate(ALICE, bad)  # type: ignore[arg-type]
+    await store.set_explore_rate(BOB, 0.1)
+    assert (await store.export_user(BOB))["user"]["explore_rate"] == pytest.approx(0.1)
+    await store.forget_user(BOB)
+    assert await store.get_explore_rate(BOB) is None

@@ -14,7 +14,7 @@ from bot.app import BotConfig, SongrecBot
 from songrec.coordination import Coordination
 from songrec.service.api import SongService
 
-from .discord_server import FakeDiscord
+from .discord_server import EPHEMERAL, FakeDiscord, FakeInteraction
 from .service_double import ServiceDouble
 
 TOKEN = "fake-token"
@@ -124,17 +124,42 @@ def custom_ids(message: dict[str, Any]) -> list[str]:
     return [c["custom_id"] for row in message.get("components", []) for c in row.get("components", [])]
 
 
+def suggestion_ids(message: dict[str, Any]) -> list[int]:
+    """The suggestions a posted message shows, in order, read from their Like buttons (one row each)."""
+    return [int(m[1]) for cid in custom_ids(message) if (m := SUGGESTION_ID.fullmatch(cid))]
+
+
 def suggestion_id(message: dict[str, Any]) -> int:
-    """The suggestion a posted message is about, read from its Like button."""
-    for cid in custom_ids(message):
-        match = SUGGESTION_ID.fullmatch(cid)
-        if match:
-            return int(match[1])
-    raise AssertionError(f"message {message['id']} has no Like button")
+    """The one suggestion a message of one song is about (a message of several: suggestion_ids)."""
+    ids = suggestion_ids(message)
+    assert ids, f"message {message['id']} has no Like button"
+    assert len(ids) == 1, f"message {message['id']} shows {len(ids)} songs: use suggestion_ids"
+    return ids[0]
 
 
 def suggestion_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in messages if m.get("embeds") and any(SUGGESTION_ID.fullmatch(c) for c in custom_ids(m))]
+
+
+def shown_suggestions(messages: list[dict[str, Any]]) -> list[int]:
+    """Every suggestion the messages show, in the order a reader sees them."""
+    return [sid for message in suggestion_messages(messages) for sid in suggestion_ids(message)]
+
+
+async def wait_suggestions(
+    fake: FakeDiscord, ix: FakeInteraction, count: int, timeout: float = STEP_TIMEOUT_S
+) -> list[dict[str, Any]]:
+    """Wait until the interaction's messages show `count` suggestions (or an ephemeral ⚠️ says why not);
+    return its visible messages."""
+
+    def done() -> bool:
+        shown = fake.visible_messages(ix)
+        failed = any(m["flags"] & EPHEMERAL and m["content"].startswith("⚠️") for m in shown)
+        return bool(ix.errors) or failed or len(shown_suggestions(shown)) >= count
+
+    await fake.wait_for(done, timeout, f"{count} suggestions for {ix.payload['data'].get('name')}")
+    assert not ix.errors, ix.errors
+    return fake.visible_messages(ix)
 
 
 def all_text(message: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import mimetypes
 import re
 import time
@@ -25,6 +26,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
+
+from .discord_ratelimits import CHANNEL_MESSAGES, BucketRule, RateLimiter, Verdict
 
 API_PREFIX = "/api/v10"
 EPHEMERAL = 1 << 6
@@ -114,9 +117,13 @@ class FakeDiscord:
     other_channel_id = 333333333333333332
     voice_channel_id = 333333333333333339
 
-    def __init__(self, *, deadline_s: float = 3.0, echo_own_reactions: bool = True) -> None:
+    def __init__(
+        self, *, deadline_s: float = 3.0, echo_own_reactions: bool = True, rate_limits: bool = False
+    ) -> None:
+        """`rate_limits`: enforce Discord's per-channel and per-interaction buckets (discord_ratelimits)."""
         self.deadline_s = deadline_s
         self.echo_own_reactions = echo_own_reactions
+        self.limiter: RateLimiter | None = RateLimiter() if rate_limits else None
         self.bot_user = self._user_payload(self.app_id, "songrec", bot=True)
         self.users: dict[int, dict[str, Any]] = {}
         self.channels: dict[int, dict[str, Any]] = {
@@ -558,6 +565,26 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", ix.payload)
         return ix
 
+    async def choose(self, user_id: int, message_id: int, custom_id: str, *values: str) -> FakeInteraction:
+        """A user picks `values` in the select menu `custom_id` on a message the bot posted."""
+        message = self.messages[message_id]
+        menus = {
+            c.get("custom_id"): c
+            for row in message.get("components", [])
+            for c in row.get("components", [])
+            if c.get("type") == 3
+        }
+        assert custom_id in menus, f"no select menu {custom_id!r} on message {message_id}: {list(menus)}"
+        offered = {o["value"] for o in menus[custom_id].get("options", [])}
+        assert set(values) <= offered, f"{values} not among the options {offered}"
+        data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
+        ix = self._base_interaction(
+            MESSAGE_COMPONENT, user_id, int(message["channel_id"]), MEMBER_PERMISSIONS, data
+        )
+        ix.payload["message"] = json.loads(json.dumps(message))
+        await self.dispatch("INTERACTION_CREATE", ix.payload)
+        return ix
+
     async def react(
         self,
         user_id: int,
@@ -647,36 +674,58 @@ class FakeDiscord:
         self.requests.append(record)
         limited = self._take_rate_limit(request.method, path)
         if limited is not None:
-            record.status = 429
-            self.rate_limited.append(record)
-            await self._notify()
             retry_after, is_global = limited
-            payload = {
-                "message": "You are being rate limited.",
-                "retry_after": retry_after,
-                "global": is_global,
-            }
-            headers = {
-                "Content-Type": "application/json",
-                "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban
-                "Retry-After": str(max(1, round(retry_after))),
-                "X-RateLimit-Scope": "shared" if not is_global else "global",
-            }
-            if is_global:
-                headers["X-RateLimit-Global"] = "true"
-            return web.Response(status=429, body=json.dumps(payload).encode(), headers=headers)
+            scope = "global" if is_global else "shared"
+            return await self._too_many(record, retry_after, scope, {})
+        verdict = self._bucket_verdict(request.method, path, body)
+        if verdict is not None and verdict.retry_after is not None:
+            return await self._too_many(record, verdict.retry_after, verdict.scope, verdict.headers)
         try:
             status, payload = await self._route(request.method, path, dict(request.query), body)
         except _HTTPError as error:
             status, payload = error.status, {"code": error.code, "message": error.message}
         record.status = status
         await self._notify()
+        headers = dict(verdict.headers) if verdict is not None else {}
         if status == 204:
-            return web.Response(status=204)
+            return web.Response(status=204, headers=headers)
         # discord.py parses JSON only when the Content-Type is exactly `application/json` (no charset).
-        return web.Response(
-            status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
-        )
+        headers["Content-Type"] = "application/json"
+        return web.Response(status=status, body=json.dumps(payload).encode(), headers=headers)
+
+    async def _too_many(
+        self, record: Recorded, retry_after: float, scope: str, headers: dict[str, str]
+    ) -> web.Response:
+        """Discord's 429: JSON body with retry_after (seconds), the scope, and the bucket's headers."""
+        record.status = 429
+        self.rate_limited.append(record)
+        await self._notify()
+        is_global = scope == "global"
+        payload = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
+        headers = {
+            **headers,
+            "Content-Type": "application/json",
+            "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban
+            "Retry-After": str(max(1, math.ceil(retry_after))),
+            "X-RateLimit-Scope": scope,
+        }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        return web.Response(status=429, body=json.dumps(payload).encode(), headers=headers)
+
+    def _bucket_verdict(self, method: str, path: str, body: Any) -> Verdict | None:
+        """In rate-limit mode: the request's buckets, plus its channel's message bucket when it is a
+        follow-up that will post a new public message."""
+        if self.limiter is None:
+            return None
+        shared: tuple[tuple[BucketRule, str], ...] = ()
+        m = re.fullmatch(rf"/webhooks/{self.app_id}/([^/]+)", path)
+        if m and method == "POST" and isinstance(body, dict):
+            ix = self._by_token.get(m[1])
+            fills_placeholder = ix is not None and ix.loading and ix.original_id in self.messages
+            if ix is not None and not fills_placeholder and not (body.get("flags") or 0) & EPHEMERAL:
+                shared = ((CHANNEL_MESSAGES, str(ix.channel_id)),)
+        return self.limiter.check(method, path, shared)
 
     @staticmethod
     async def _multipart(request: web.Request) -> dict[str, Any]:
@@ -1048,9 +1097,16 @@ class FakeDiscord:
             url = embed.get("url")
             if url is not None and not re.fullmatch(r"https?://\S+", url):
                 self._violation(f"bad embed url {url!r:.100}")
+        if sum(_embed_length(e) for e in embeds) > 6000:
+            self._violation("the embeds of one message longer than 6000 in total")
         rows = body.get("components") or []
         if len(rows) > 5:
             self._violation("more than 5 component rows")
+        custom_ids = [
+            c.get("custom_id") for row in rows for c in row.get("components", []) if c.get("custom_id")
+        ]
+        if len(custom_ids) != len(set(custom_ids)):
+            self._violation("two components with the same custom_id")
         for row in rows:
             items = row.get("components", [])
             if len(items) > 5:
@@ -1058,6 +1114,39 @@ class FakeDiscord:
             for item in items:
                 if len(item.get("custom_id", "")) > 100 or len(item.get("label") or "") > 80:
                     self._violation("component custom_id/label too long")
+                if item.get("type") == 3:
+                    self._validate_select(item, len(items))
+
+    def _validate_select(self, menu: dict[str, Any], row_size: int) -> None:
+        if row_size != 1:
+            self._violation("a select menu must be alone in its row")
+        options = menu.get("options") or []
+        if not 1 <= len(options) <= 25:
+            self._violation("a select menu holds 1 to 25 options")
+        if len({o.get("value") for o in options}) != len(options):
+            self._violation("select options with the same value")
+        for option in options:
+            if (
+                not 1 <= len(option.get("label") or "") <= 100
+                or not 1 <= len(option.get("value") or "") <= 100
+            ):
+                self._violation(f"bad select option {option!r:.200}")
+            if len(option.get("description") or "") > 100:
+                self._violation("select option description longer than 100")
+        if len(menu.get("placeholder") or "") > 150:
+            self._violation("select placeholder longer than 150")
+
+
+def _embed_length(embed: dict[str, Any]) -> int:
+    """The characters Discord counts toward the 6000 shared by all embeds of a message."""
+    fields = embed.get("fields") or []
+    return (
+        len(embed.get("title") or "")
+        + len(embed.get("description") or "")
+        + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in fields)
+        + len((embed.get("footer") or {}).get("text") or "")
+        + len((embed.get("author") or {}).get("name") or "")
+    )
 
 
 class _HTTPError(Exception):

@@ -1,7 +1,10 @@
 """The planner as it was before the serving-speed work (issue 13), kept as the slow, obviously-correct
 reference the optimised planner must agree with exactly: per-candidate Candidate objects sorted in Python,
 the first artist read from the catalogue DataFrame row by row, the allowed mask rebuilt per group, every
-similar-listener candidate turned into a Pick, exploration distances from a fresh pairwise table.
+similar-listener candidate turned into a Pick. Exploration follows the edge-of-taste rule (issue 15), spelled
+out here one anchor, one candidate and one pick at a time: the neighbourhood of a few likes (or seeds), less
+what was rated or offered, scored by how far it is from all of that, how much it shares the listener's
+genres, its popularity and the dislike penalty, then picked greedily, one song per artist.
 Only the pieces that were not touched (clustering, quotas, diverse picks, reasons) are shared.
 """
 
@@ -16,7 +19,15 @@ from songrec.service.config import ServiceConfig
 from songrec.service.planner import LIKE_PROB, Pick, RecommendRequest, _Group
 from songrec.service.reasons import COUNT_PREFIX, INFO_PREFIXES
 from songrec.service.scoring import CandidateScorer, ranker_parts, summed
-from songrec.service.taste import cluster_likes, cold_start_candidates, pick_diverse, proportional_quotas
+from songrec.service.taste import (
+    EDGE_ANCHORS,
+    EDGE_NEIGHBOURS,
+    GENRE_FIT_WEIGHT,
+    cluster_likes,
+    cold_start_candidates,
+    pick_diverse,
+    proportional_quotas,
+)
 
 __all__ = ["RecommendRequest", "reference_plan"]
 
@@ -98,33 +109,6 @@ def _pick_distinct(
     return out, overflow
 
 
-def far_candidates(
-    engine: Engine,
-    allowed: np.ndarray | None,
-    anchors: np.ndarray,
-    rng: np.random.Generator,
-    sample: int = 2000,
-    keep_share: float = 0.25,
-) -> tuple[np.ndarray, np.ndarray]:
-    """A random sample of reasonably popular tracks, reduced to the share farthest from the anchors.
-
-    Returns the rows and their distances to the nearest anchor.
-    """
-    pool = engine.explore_pool
-    if allowed is not None:
-        pool = pool[allowed[pool]]
-    if len(pool) == 0:
-        return np.empty(0, np.int64), np.empty(0)
-    if len(pool) > sample:
-        pool = rng.choice(pool, size=sample, replace=False)
-    if len(anchors) == 0:
-        return pool, np.full(len(pool), np.inf)
-    dist = engine.pairwise(pool, anchors).min(axis=1)
-    keep = max(1, int(len(pool) * keep_share))
-    order = np.argsort(-dist, kind="stable")[:keep]
-    return pool[order], dist[order]
-
-
 def make_pick(kind: str, row: int, reason: str, parts: dict[str, float]) -> Pick:
     """The score is the sum of the parts, except those that only inform (n_*, info_*)."""
     clean = {name: round(float(value), 6) for name, value in parts.items()}
@@ -165,9 +149,12 @@ def reference_plan(
         main = _cold_start_picks(engine, req, cfg, ranker, main_n, allowed, taken, rng)
     main.sort(key=lambda p: -p.score)
     picked = main + su_picks
-    anchors = np.asarray(req.seeds + req.liked or tuple(p.row for p in picked), dtype=np.int64)
+    # Explore starts from the seeds (a "songs like X" that asked to explore), else the newest likes, else
+    # what was just picked (a newcomer).
+    start = req.seeds or req.liked[-cfg.max_taste_likes :] or tuple(p.row for p in picked)
+    anchors = np.asarray(start, dtype=np.int64)
     near = np.asarray(sorted(set(req.seeds + req.liked) | {p.row for p in picked}), dtype=np.int64)
-    explore = _explore_picks(engine, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng)
+    explore = _explore_picks(engine, req, cfg, ranker, explore_n, allowed, near, anchors, taken, rng, picked)
     return picked + explore
 
 
@@ -309,6 +296,54 @@ def _cold_start_picks(
     return out
 
 
+def _edge_candidates(
+    engine: Engine,
+    allowed: np.ndarray | None,
+    anchors: np.ndarray,
+    near: np.ndarray,
+    taken: set[str],
+    rng: np.random.Generator,
+    want: int,
+) -> list[tuple[int, int, float]]:
+    """(row, the sampled anchor nearest to it, squared distance to the nearest rated or offered row),
+    ascending by row."""
+    start = sorted({int(a) for a in anchors})
+    if not start or want <= 0:
+        return []
+    if len(start) > EDGE_ANCHORS:
+        start = sorted(
+            int(a) for a in rng.choice(np.asarray(start, dtype=np.int64), EDGE_ANCHORS, replace=False)
+        )
+
+    def around(mask: np.ndarray | None) -> set[int]:
+        found: set[int] = set()
+        for a in start:
+            (hits,) = engine.index.query(engine.embeddings[[a]], EDGE_NEIGHBOURS, mask)
+            found.update(int(r) for r in hits.rows)
+        return found
+
+    rows = around(None)
+    if allowed is not None:
+        rows = {r for r in rows if allowed[r]}
+        if len(rows) < EDGE_NEIGHBOURS:
+            rows = around(allowed)
+    rows = {r for r in rows if str(engine.keys[r]) not in taken}
+    floor = min(float(engine.popularity[r]) for r in engine.explore_pool)
+    popular = {r for r in rows if engine.popularity[r] >= floor}
+    if len(popular) >= want:
+        rows = popular
+    out = []
+    near_list = [int(r) for r in near]
+    for row in sorted(rows):
+        to_anchor = engine.pairwise(np.asarray([row]), np.asarray(start))[0]
+        anchor = start[int(np.argmin(to_anchor))]
+        novelty = (
+            float(engine.pairwise(np.asarray([row]), np.asarray(near_list)).min()) if near_list else np.inf
+        )
+        out.append((row, anchor, novelty))
+    return out
+
+
 def _explore_picks(
     engine: Engine,
     req: RecommendRequest,
@@ -320,33 +355,57 @@ def _explore_picks(
     anchors: np.ndarray,
     taken: set[str],
     rng: np.random.Generator,
+    picked: list[Pick],
 ) -> list[Pick]:
-    """Far from everything the user likes or was just offered; when a ranker exists, only candidates it
-    does not mark down (at or above the median of its scores, and not below neutral) are considered."""
     if n <= 0:
         return []
-    rows, dist = far_candidates(engine, allowed, near, rng)
-    keys = engine.keys
-    keep = np.asarray([str(keys[r]) not in taken for r in rows], dtype=bool)
-    rows, dist = rows[keep], dist[keep]
-    if len(rows) == 0:
+    found = _edge_candidates(engine, allowed, anchors, near, taken, rng, n)
+    if not found:
         return []
-    extra = ranker_parts(ranker, req.user_id, rows)
+    extra = ranker_parts(ranker, req.user_id, np.asarray([r for r, _, _ in found], dtype=np.int64))
     if summed(extra):
         total = np.sum(summed(extra), axis=0)
-        # At or above the median, and never a predicted dislike (a neutral model adds 0): a user whose
-        # taste model dislikes everything far away gets fewer surprises rather than songs it expects
-        # them to hate.
         passing = (total >= np.median(total)) & (total >= 0.0)
-        rows, dist = rows[passing], dist[passing]
+        found = [f for f, ok in zip(found, passing, strict=True) if ok]
         extra = {name: v[passing] for name, v in extra.items()}
-    novelty = 1.0 - engine.closeness(dist) if len(near) else np.ones(len(rows))
-    base_parts = {"novelty": novelty, "popularity": 0.5 * engine.popularity[rows] / 100.0, **extra}
+    rows = np.asarray([r for r, _, _ in found], dtype=np.int64)
+    liked_genres = [str(engine.reason_genre[a]) for a in anchors if engine.reason_genre[a]]
+    share = {g: liked_genres.count(g) / len(liked_genres) for g in set(liked_genres)}
+    base_parts: dict[str, np.ndarray] = {
+        "novelty": 1.0 - engine.closeness(np.asarray([d for _, _, d in found])),
+        "genre_fit": np.asarray(
+            [GENRE_FIT_WEIGHT * share.get(str(engine.reason_genre[r]), 0.0) for r in rows], dtype=np.float64
+        ),
+        "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
+    }
+    disliked = np.asarray(req.disliked, dtype=np.int64)
+    if len(disliked):
+        base_parts["dislike_penalty"] = engine.dislike_penalty(rows, disliked, cfg.dislike_weight)
+    base_parts.update(extra)
     base = np.sum(summed(base_parts), axis=0)
-    index = {int(r): i for i, r in enumerate(rows)}
+    # The greedy pick: a bonus for an artist the listener has not met (rated, offered, or just picked), a
+    # shuffle, at most one song per artist and per same-song key.
+    noise = rng.random(len(rows)) * 0.2
+    met = {_first_artist(engine, r) for r in [*near, *req.disliked]} | {
+        _first_artist(engine, p.row) for p in picked
+    }
+    bonus = [0.0 if _first_artist(engine, r) in met else 0.2 for r in rows]
+    total_score = [float(base[i]) + bonus[i] + float(noise[i]) for i in range(len(rows))]
+    seen_keys, seen_artists = set(taken), set()
     out = []
-    for row, more in pick_diverse(engine, rows, n, base, rng, taken):
-        i = index[row]
-        parts = {name: float(v[i]) for name, v in base_parts.items()} | more
-        out.append(make_pick("explore", row, reasons.explore_reason(engine, row, anchors), parts))
+    for i in sorted(range(len(rows)), key=lambda i: -total_score[i]):
+        row, anchor, _ = found[i]
+        artist = _first_artist(engine, row)
+        if str(engine.keys[row]) in seen_keys or (artist and artist in seen_artists):
+            continue
+        seen_keys.add(str(engine.keys[row]))
+        seen_artists.add(artist)
+        parts = {name: float(v[i]) for name, v in base_parts.items()}
+        parts |= {"diversity": bonus[i], "shuffle": float(noise[i])}
+        liked_or_seed = set(req.seeds) | set(req.liked)
+        near_genre = str(engine.reason_genre[anchor] or "") if anchor in liked_or_seed else ""
+        reason = reasons.explore_reason(engine, row, anchors, near_genre or None)
+        out.append(make_pick("explore", row, reason, parts))
+        if len(out) == n:
+            break
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import struct
+import time
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -22,11 +23,14 @@ from songrec.content.cards import HEIGHT as CARD_HEIGHT
 from songrec.content.cards import WIDTH as CARD_WIDTH
 from songrec.content.cards import summary_line
 from songrec.domain import (
+    DEFAULT_EXPLORE_RATE,
     DEFAULT_PRIVACY,
+    MAX_USER_EXPLORE_RATE,
     PRIVACY_CHOICES,
     PRIVACY_CHOICES_HELP,
     PRIVACY_USES,
     AmbiguousTrack,
+    ExploreShare,
     FeedbackResult,
     FeedbackSource,
     Filters,
@@ -36,12 +40,15 @@ from songrec.domain import (
     InvalidInput,
     MalformedSpotifyLink,
     NothingToRate,
+    NotInCatalogueYet,
     NotInSession,
     NotShared,
     PlaylistExport,
     PlaylistUnavailable,
     PrivacyReport,
     Profile,
+    ServerCharts,
+    ServerMix,
     SessionInfo,
     SessionStrategy,
     SessionSummary,
@@ -59,6 +66,8 @@ from songrec.service.config import ServiceConfig
 from songrec.service.similar_users import pearson
 from songrec.service.taste_cards import NO_LIKES_OTHER, NO_LIKES_SELF
 from songrec.spotify.links import parse_spotify_ref
+
+from .mix_double import MixDouble
 
 _SOURCES = frozenset(get_args(FeedbackSource))
 MAX_K = 50
@@ -99,8 +108,17 @@ def default_catalogue() -> list[TrackInfo]:
         (HOSTILE_NAME, ("__Evil__ @everyone",), 2020, 40, "pop"),
         (HUGE_NAME, ("Long " * 300,), 2021, 41, "pop"),
     ]
+    only_decade = {"My Generation"}  # as a Hit Predictor row: 1965 stands for "the 1960s"
     return [
-        TrackInfo(track_id=_tid(i), name=name, artists=artists, year=year, popularity=float(pop), genre=genre)
+        TrackInfo(
+            track_id=_tid(i),
+            name=name,
+            artists=artists,
+            year=year,
+            popularity=float(pop),
+            genre=genre,
+            year_exact=name not in only_decade,
+        )
         for i, (name, artists, year, pop, genre) in enumerate(rows)
     ]
 
@@ -112,6 +130,7 @@ class _Feedback:
     order: int
     suggestion_id: int | None
     guild_id: int | None = None
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -154,6 +173,8 @@ class ServiceDouble:
         self.delays: dict[str, float] = {}
         self.failures: dict[str, BaseException] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        #: Listeners' own explore shares (/settings, chat /explore), by user id.
+        self.explore_shares: dict[int, float] = {}
         #: Spotify: off until a test turns it on; playlist id -> track ids (unknown ids count as missing)
         self.spotify_configured = False
         self.spotify_playlists: dict[str, list[str]] = {}
@@ -162,6 +183,8 @@ class ServiceDouble:
         self.learning: LearningControl | None = None
         self._ids = itertools.count(1)
         self._order = itertools.count(1)
+        #: The server mix and charts; `mix.clock` is the double's clock for votes and months.
+        self.mix = MixDouble(self)
 
     # ------------------------------------------------------------------ plumbing
     async def _enter(self, method: str, **args: Any) -> None:
@@ -263,14 +286,34 @@ class ServiceDouble:
         *,
         guild_id: int | None = None,
         channel_id: int | None = None,
+        artist: str | None = None,
     ) -> list[Suggestion]:
         await self._enter(
-            "recommend", user_id=user_id, seeds=seeds, k=k, filters=filters, channel_id=channel_id
+            "recommend",
+            user_id=user_id,
+            seeds=seeds,
+            k=k,
+            filters=filters,
+            channel_id=channel_id,
+            artist=artist,
         )
         _check_count(k)
-        seed_tracks = [self._resolve(s) for s in seeds or ()]
+        if artist is not None and not (isinstance(artist, str) and artist.strip()):
+            raise InvalidInput("Tell me an artist as text: a name such as Daft Punk.")
+        named = artist.strip() if artist is not None else None
+        seed_tracks: list[TrackInfo] = []
+        covered: set[str] = set()
+        for text in seeds or ():
+            theirs = None if named else self._read_as_artist(text)
+            found = theirs if theirs else [self._resolve(f"{text} - {named}" if named else text)]
+            covered |= {t.track_id for t in found}
+            seed_tracks += found[:5]
+        if named and not seeds:
+            seed_tracks = self._by_artist(named)
+            covered = {t.track_id for t in seed_tracks}
+            seed_tracks = seed_tracks[:5]  # the most popular stand for them
         rated = {t for (u, t) in self.feedback if u == user_id}
-        exclude = rated | {t.track_id for t in seed_tracks}
+        exclude = rated | covered
         candidates = [t for t in self.tracks.values() if t.track_id not in exclude]
         if filters and filters.max_popularity is not None:
             candidates = [t for t in candidates if (t.popularity or 0) <= filters.max_popularity]
@@ -290,6 +333,27 @@ class ServiceDouble:
         out = [self._new_suggestion(user_id, t, i + 1, kind, reason, score(t)) for i, t in enumerate(ranked)]
         self._remember_shown(user_id, channel_id, out)
         return out
+
+    def _read_as_artist(self, text: str) -> list[TrackInfo] | None:
+        """An artist's whole name, unless a song of that title is better known (15 popularity points)."""
+        wanted = text.strip().casefold()
+        theirs = [t for t in self.tracks.values() if any(a.casefold() == wanted for a in t.artists)]
+        if not theirs:
+            return None
+        titled = [t.popularity or 0 for t in self.tracks.values() if t.name.casefold() == wanted]
+        best = max(t.popularity or 0 for t in theirs)
+        if titled and best < max(titled) + 15:
+            return None
+        return sorted(theirs, key=lambda t: (-(t.popularity or 0), t.track_id))
+
+    def _by_artist(self, name: str) -> list[TrackInfo]:
+        """Every track credited to that artist (case aside), most popular first; NotInCatalogueYet else."""
+        wanted = name.casefold()
+        found = [t for t in self.tracks.values() if any(a.casefold() == wanted for a in t.artists)]
+        if not found:
+            message = f"I don't have songs by {name} in the catalogue."
+            raise NotInCatalogueYet(name, message, artist=name)
+        return sorted(found, key=lambda t: (-(t.popularity or 0), t.track_id))
 
     async def more_like(self, user_id: int, suggestion_id: int, k: int = 5) -> list[Suggestion]:
         await self._enter("more_like", user_id=user_id, suggestion_id=suggestion_id, k=k)
@@ -338,6 +402,7 @@ class ServiceDouble:
             next(self._order),
             suggestion.id if suggestion else None,
             guild_id,
+            self.mix.clock(),
         )
         return FeedbackResult(track=info, value=value, changed=True)
 
@@ -394,8 +459,17 @@ class ServiceDouble:
         del self.feedback[key]
         return FeedbackResult(track=info, value=0, changed=True)
 
-    async def why(self, user_id: int, suggestion_id: int | None = None, channel_id: int | None = None) -> str:
-        await self._enter("why", user_id=user_id, suggestion_id=suggestion_id, channel_id=channel_id)
+    async def why(
+        self,
+        user_id: int,
+        suggestion_id: int | None = None,
+        channel_id: int | None = None,
+        *,
+        details: bool = False,
+    ) -> str:
+        await self._enter(
+            "why", user_id=user_id, suggestion_id=suggestion_id, channel_id=channel_id, details=details
+        )
         if suggestion_id is None:
             suggestion_id = self.last_shown.get((user_id, channel_id))
             if suggestion_id is None:
@@ -404,9 +478,13 @@ class ServiceDouble:
         if suggestion is None:
             raise InvalidInput("That suggestion is no longer available.")
         track = suggestion.track
+        when = f" ({track.year_label})" if track.year_label else ""
+        head = f"{track.name} by {', '.join(track.artists) or 'unknown artist'}{when}: {suggestion.reason}."
+        if not details:
+            return head
         return (
-            f"{track.name} by {', '.join(track.artists) or 'unknown artist'}: {suggestion.reason}\n"
-            f"Score {suggestion.score:.2f}\n{suggestion.kind.replace('_', ' ')} pick, model {suggestion.model_version}."
+            f"{head}\nScore {suggestion.score:.2f}\n"
+            f"{suggestion.kind.replace('_', ' ')} pick, model {suggestion.model_version}."
         )
 
     async def history(self, user_id: int, limit: int = 20) -> list[HistoryItem]:
@@ -450,6 +528,7 @@ class ServiceDouble:
                 session.members.remove(user_id)
                 removed += 1
         self.privacy_choices.pop(user_id, None)
+        self.explore_shares.pop(user_id, None)
         return removed
 
     async def export_user(self, user_id: int) -> dict[str, Any]:
@@ -484,6 +563,33 @@ class ServiceDouble:
         else:
             self.privacy_choices[user_id] = choice
         return await self.privacy(user_id)
+
+    async def explore_share(self, user_id: int, *, guild_id: int | None = None) -> ExploreShare:
+        await self._enter("explore_share", user_id=user_id, guild_id=guild_id)
+        _check_user(user_id)
+        own = self.explore_shares.get(user_id)
+        if own is not None:
+            return ExploreShare(own, "yours", own)
+        if guild_id is not None and guild_id in self.settings:  # a server that chose its settings
+            return ExploreShare(self.settings[guild_id].explore_rate, "server")
+        return ExploreShare(DEFAULT_EXPLORE_RATE, "default")
+
+    async def set_explore_share(
+        self, user_id: int, rate: float | None, *, guild_id: int | None = None
+    ) -> ExploreShare:
+        await self._enter("set_explore_share", user_id=user_id, rate=rate, guild_id=guild_id)
+        _check_user(user_id)
+        if rate is None:
+            self.explore_shares.pop(user_id, None)
+        elif (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not 0 <= rate <= MAX_USER_EXPLORE_RATE
+        ):
+            raise InvalidInput(f"Your explore share must be between 0% and {MAX_USER_EXPLORE_RATE:.0%}.")
+        else:
+            self.explore_shares[user_id] = float(rate)
+        return await self.explore_share(user_id, guild_id=guild_id)
 
     async def taste_card(
         self, user_id: int, *, viewer_id: int | None = None, name: str | None = None
@@ -590,6 +696,29 @@ class ServiceDouble:
             if needle in t.name.casefold() or any(needle in a.casefold() for a in t.artists)
         ]
         return sorted(found, key=lambda t: (-(t.popularity or 0), t.track_id))[:limit]
+
+    async def search(self, text: str, limit: int = 10) -> list[TrackInfo]:
+        await self._enter("search", text=text, limit=limit)
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("Tell me what to look for: part of a title or an artist's name.")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_AUTOCOMPLETE:
+            raise InvalidInput(f"Search returns between 1 and {MAX_AUTOCOMPLETE} songs.")
+        needle = text.strip().casefold()
+
+        def level(t: TrackInfo) -> int:
+            names = [a.casefold() for a in t.artists]
+            return 0 if needle in (t.name.casefold(), *names) else 1
+
+        found = [
+            t
+            for t in self.tracks.values()
+            if needle in t.name.casefold() or any(needle in a.casefold() for a in t.artists)
+        ]
+        found.sort(key=lambda t: (level(t), -(t.popularity or 0), t.track_id))
+        songs: dict[tuple[str, str], TrackInfo] = {}
+        for track in found:  # one entry per song: same title and first artist
+            songs.setdefault((track.name.casefold(), (track.artists or ("",))[0].casefold()), track)
+        return list(songs.values())[:limit]
 
     async def get_suggestion(self, suggestion_id: int) -> Suggestion | None:
         await self._enter("get_suggestion", suggestion_id=suggestion_id)
@@ -770,6 +899,33 @@ class ServiceDouble:
         self.exports.append(export)
         return export
 
+    # ------------------------------------------------------------------ the server's mix and charts
+    async def monthly_mix(
+        self, guild_id: int, *, month: str | None = None, name: str | None = None
+    ) -> ServerMix:
+        await self._enter("monthly_mix", guild_id=guild_id, month=month, name=name)
+        return await self.mix.monthly_mix(guild_id, month, name)
+
+    async def mix_posted(self, guild_id: int, month: str, channel_id: int, message_id: int) -> None:
+        await self._enter("mix_posted", guild_id=guild_id, month=month, channel_id=channel_id)
+        self.mix.mix_posted(guild_id, month, channel_id, message_id)
+
+    async def release_mix(self, guild_id: int, month: str) -> None:
+        await self._enter("release_mix", guild_id=guild_id, month=month)
+        self.mix.release_mix(guild_id, month)
+
+    async def mix_guilds(self) -> list[GuildSettings]:
+        await self._enter("mix_guilds")
+        return sorted((s for s in self.settings.values() if s.mix_enabled), key=lambda s: s.guild_id)
+
+    async def export_mix(self, user_id: int, guild_id: int, month: str | None = None) -> PlaylistExport:
+        await self._enter("export_mix", user_id=user_id, guild_id=guild_id, month=month)
+        return await self.mix.export_mix(guild_id, month)
+
+    async def charts(self, guild_id: int, period: str = "week", limit: int = 10) -> ServerCharts:
+        await self._enter("charts", guild_id=guild_id, period=period, limit=limit)
+        return self.mix.charts(guild_id, period, limit)
+
     # ------------------------------------------------------------------ settings and status
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
         await self._enter("get_guild_settings", guild_id=guild_id)
@@ -777,7 +933,7 @@ class ServiceDouble:
 
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
         await self._enter("update_guild_settings", guild_id=guild_id, **changes)
-        allowed = {"command_channel_id", "explore_rate", "session_strategy"}
+        allowed = {"command_channel_id", "explore_rate", "session_strategy", "mix_enabled", "mix_channel_id"}
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidInput(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
@@ -786,6 +942,8 @@ class ServiceDouble:
             raise InvalidInput("The explore rate must be between 0 and 1.")
         if changes.get("session_strategy", "average") not in ("average", "least_misery"):
             raise InvalidInput("Strategy must be 'average' or 'least_misery'.")
+        if not isinstance(changes.get("mix_enabled", False), bool):
+            raise InvalidInput("The monthly mix is either on or off.")
         current = self.settings.get(guild_id, GuildSettings(guild_id=guild_id))
         updated = replace(current, **changes)
         self.settings[guild_id] = updated

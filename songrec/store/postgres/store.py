@@ -21,6 +21,7 @@ from songrec.store.postgres.maintenance import PostgresMaintenance
 from songrec.store.postgres.privacy import PostgresPrivacy
 from songrec.store.sqlite.feedback import SqliteFeedback
 from songrec.store.sqlite.guilds import SqliteGuilds
+from songrec.store.sqlite.server_mix import SqliteServerMixes
 from songrec.store.sqlite.sessions import SqliteSessions
 from songrec.store.sqlite.spotify_cache import SqliteSpotifyCache
 from songrec.store.sqlite.store import Store
@@ -43,6 +44,7 @@ class PostgresStore(Store):
         self.suggestions = SqliteSuggestions(anydb)
         self.sessions = SqliteSessions(anydb)
         self.guilds = SqliteGuilds(anydb)
+        self.server_mixes = SqliteServerMixes(anydb)
         self.training_runs = SqliteTrainingRuns(anydb)
         self.spotify_cache = SqliteSpotifyCache(anydb)
         self.privacy = PostgresPrivacy(db)

@@ -1,4 +1,5 @@
-"""Per-guild settings: command channel, explore rate, session strategy (defaults until a guild chooses)."""
+"""Per-guild settings: command channel, explore rate, session strategy, the monthly mix (defaults until a
+guild chooses)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class SqliteGuilds:
         row = await self._db.read(
             lambda c: rows.one(c, "SELECT * FROM guild_settings WHERE guild_id = ?", (gid,))
         )
-        return GuildSettings(guild_id=gid) if row is None else rows.build(GuildSettings, row)
+        return GuildSettings(guild_id=gid) if row is None else rows.guild_settings(row)
 
     async def set_guild_settings(
         self,
@@ -30,6 +31,8 @@ class SqliteGuilds:
         command_channel_id: int | None = v.UNSET,
         explore_rate: float = v.UNSET,
         session_strategy: str = v.UNSET,
+        mix_enabled: bool = v.UNSET,
+        mix_channel_id: int | None = v.UNSET,
     ) -> GuildSettings:
         """Change only the settings given (command_channel_id=None clears it); returns the result."""
         gid = v.snowflake(guild_id, "guild_id")
@@ -43,6 +46,12 @@ class SqliteGuilds:
             changes["explore_rate"] = rate
         if session_strategy is not v.UNSET:
             changes["session_strategy"] = v.choice(session_strategy, SESSION_STRATEGIES, "session strategy")
+        if mix_enabled is not v.UNSET:
+            if not isinstance(mix_enabled, bool):
+                raise InvalidInput(f"mix_enabled must be True or False, got {mix_enabled!r}")
+            changes["mix_enabled"] = int(mix_enabled)
+        if mix_channel_id is not v.UNSET:
+            changes["mix_channel_id"] = v.opt_snowflake(mix_channel_id, "mix_channel_id")
 
         async def job(conn: Conn) -> GuildSettings:
             now = self._db.clock()
@@ -57,6 +66,6 @@ class SqliteGuilds:
                 (now, *changes.values(), gid),
             )
             assert row is not None
-            return rows.build(GuildSettings, row)
+            return rows.guild_settings(row)
 
         return await self._db.write(job)

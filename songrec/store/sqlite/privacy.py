@@ -70,7 +70,11 @@ class SqlitePrivacy:
                 "user_id": uid,
                 "user": None
                 if user is None
-                else {"created_at": user["created_at"], "settings": loads(user["settings"])},
+                else {
+                    "created_at": user["created_at"],
+                    "settings": loads(user["settings"]),
+                    "explore_rate": user["explore_rate"],
+                },
                 "feedback": [dataclasses.asdict(rows.feedback(r)) for r in feedback],
                 "suggestions": [dataclasses.asdict(rows.suggestion(r)) for r in suggestions],
                 "session_memberships": [dataclasses.asdict(rows.member(r)) for r in members],

@@ -12,6 +12,7 @@ import aiosqlite
 
 from songrec.domain import (
     FeedbackRecord,
+    GuildSettings,
     SessionMemberRecord,
     SessionRecord,
     SessionTrackRecord,
@@ -37,6 +38,10 @@ def build(cls: type[T], row: sqlite3.Row, **overrides: Any) -> T:
 
 def feedback(row: sqlite3.Row) -> FeedbackRecord:
     return build(FeedbackRecord, row)
+
+
+def guild_settings(row: sqlite3.Row) -> GuildSettings:
+    return build(GuildSettings, row, mix_enabled=bool(row["mix_enabled"]))
 
 
 def suggestion(row: sqlite3.Row) -> SuggestionRecord:

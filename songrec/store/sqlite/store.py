@@ -1,7 +1,7 @@
 """``Store``: the SQLite backend of StoreBackend, one Database shared by one part per concern.
 
 Each concern's SQL lives in its own module beside the method that runs it (users, feedback,
-suggestions, sessions, guilds, training_runs, spotify_cache, privacy, maintenance); the parts are
+suggestions, sessions, guilds, server_mixes, training_runs, spotify_cache, privacy, maintenance); the parts are
 also reachable directly (``store.feedback.vote(...)``). The flat names (``store.vote(...)``) are what
 callers use and what the contract names: each forwards to its part with that part's signature.
 """
@@ -21,6 +21,7 @@ from songrec.store.sqlite.feedback import SqliteFeedback
 from songrec.store.sqlite.guilds import SqliteGuilds
 from songrec.store.sqlite.maintenance import SqliteMaintenance
 from songrec.store.sqlite.privacy import SqlitePrivacy
+from songrec.store.sqlite.server_mix import SqliteServerMixes
 from songrec.store.sqlite.sessions import SqliteSessions
 from songrec.store.sqlite.spotify_cache import SqliteSpotifyCache
 from songrec.store.sqlite.suggestions import SqliteSuggestions
@@ -59,6 +60,7 @@ class Store:
         self.suggestions = SqliteSuggestions(db)
         self.sessions = SqliteSessions(db)
         self.guilds = SqliteGuilds(db)
+        self.server_mixes = SqliteServerMixes(db)
         self.training_runs = SqliteTrainingRuns(db)
         self.spotify_cache = SqliteSpotifyCache(db)
         self.privacy = SqlitePrivacy(db)
@@ -123,6 +125,8 @@ class Store:
     get_user_settings = _Forward("users", SqliteUsers.get_user_settings)
     set_user_settings = _Forward("users", SqliteUsers.set_user_settings)
     users_with_setting = _Forward("users", SqliteUsers.users_with_setting)
+    get_explore_rate = _Forward("users", SqliteUsers.get_explore_rate)
+    set_explore_rate = _Forward("users", SqliteUsers.set_explore_rate)
     # feedback
     vote = _Forward("feedback", SqliteFeedback.vote)
     add_feedback = _Forward("feedback", SqliteFeedback.add_feedback)
@@ -158,6 +162,14 @@ class Store:
     # guild settings
     get_guild_settings = _Forward("guilds", SqliteGuilds.get_guild_settings)
     set_guild_settings = _Forward("guilds", SqliteGuilds.set_guild_settings)
+    # the server's monthly mix and charts
+    guild_feedback = _Forward("server_mixes", SqliteServerMixes.guild_feedback)
+    mix_guilds = _Forward("server_mixes", SqliteServerMixes.mix_guilds)
+    get_server_mix = _Forward("server_mixes", SqliteServerMixes.get_server_mix)
+    claim_server_mix = _Forward("server_mixes", SqliteServerMixes.claim_server_mix)
+    finish_server_mix = _Forward("server_mixes", SqliteServerMixes.finish_server_mix)
+    release_server_mix = _Forward("server_mixes", SqliteServerMixes.release_server_mix)
+    set_server_mix_playlist = _Forward("server_mixes", SqliteServerMixes.set_server_mix_playlist)
     # training runs
     record_training_run = _Forward("training_runs", SqliteTrainingRuns.record_training_run)
     update_training_run = _Forward("training_runs", SqliteTrainingRuns.update_training_run)

@@ -1,4 +1,4 @@
-"""Users and their settings (a JSON object per user)."""
+"""Users, their settings (a JSON object per user) and their own explore share."""
 
 from __future__ import annotations
 
@@ -56,6 +56,28 @@ class SqliteUsers:
                 "UPDATE users SET settings = ? WHERE user_id = ?", (dumps(merged, "settings"), uid)
             )
             return merged
+
+        return await self._db.write(job)
+
+    async def get_explore_rate(self, user_id: int) -> float | None:
+        """The listener's own explore share, None when they never chose one (or cleared it)."""
+        uid = v.snowflake(user_id, "user_id")
+        row = await self._db.read(
+            lambda c: rows.one(c, "SELECT explore_rate FROM users WHERE user_id = ?", (uid,))
+        )
+        return None if row is None or row["explore_rate"] is None else float(row["explore_rate"])
+
+    async def set_explore_rate(self, user_id: int, rate: float | None) -> float | None:
+        """Set (None: clear) the listener's own explore share, 0..1; returns what is stored."""
+        uid = v.snowflake(user_id, "user_id")
+        value = v.finite_or_none(rate, "explore_rate")
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise InvalidInput(f"explore_rate must be between 0 and 1, got {rate!r}")
+
+        async def job(conn: Conn) -> float | None:
+            await rows.ensure_user(conn, uid, self._db.clock())
+            await conn.execute("UPDATE users SET explore_rate = ? WHERE user_id = ?", (value, uid))
+            return value
 
         return await self._db.write(job)
 
