@@ -98,7 +98,7 @@ def suggestion_embed(suggestion: Suggestion, *, session: bool = False) -> discor
     track = suggestion.track
     embed = discord.Embed(
         title=safe(track.name, TITLE_LIMIT),
-        url=track.spotify_url,
+        url=track.spotify_url or None,
         description=safe(suggestion.reason or "A pick for you.", 1000),
         colour=COLOUR,
     )
@@ -107,7 +107,10 @@ def suggestion_embed(suggestion: Suggestion, *, session: bool = False) -> discor
     )
     if track.year_label:
         embed.add_field(name="Year" if track.year_exact else "Decade", value=track.year_label, inline=True)
-    embed.add_field(name="Listen", value=f"[Open in Spotify]({track.spotify_url})", inline=True)
+    listen = (
+        f"[Open in Spotify]({track.spotify_url})" if track.spotify_url else "From the server's own library"
+    )
+    embed.add_field(name="Listen", value=listen, inline=True)
     footer = "React 👍 or 👎, or use the buttons."
     if session:
         footer = "Group session: everyone's 👍/👎 steers what comes next."
@@ -158,7 +161,10 @@ def search_embed(query: str, tracks: Sequence[TrackInfo]) -> discord.Embed:
     if not tracks:
         embed.description = "Nothing in the catalogue matches that. Try fewer words, or an artist's name."
         return embed
-    lines = [f"{n}. {track_line(t, 160)} · [Spotify]({t.spotify_url})" for n, t in enumerate(tracks, 1)]
+    lines = [
+        f"{n}. {track_line(t, 160)} · " + (f"[Spotify]({t.spotify_url})" if t.spotify_url else "library")
+        for n, t in enumerate(tracks, 1)
+    ]
     embed.description = _bounded(lines, DESCRIPTION_LIMIT - 40)
     embed.set_footer(text="Use one with /recommend song: (type to search) or /like.")
     return embed
@@ -243,6 +249,8 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
     embed.add_field(name="Session strategy", value=settings.session_strategy, inline=True)
     mix = f"on, in <#{settings.mix_channel_id}>" if settings.mix_channel_id else "on, no channel yet"
     embed.add_field(name="Monthly mix", value=mix if settings.mix_enabled else "off", inline=True)
+    dj = f"<@&{settings.dj_role_id}>" if settings.dj_role_id else "none: anyone runs sessions"
+    embed.add_field(name="DJ role", value=dj, inline=True)
     return embed
 
 

@@ -22,6 +22,14 @@ class WrongChannel(app_commands.CheckFailure):
         super().__init__(f"On this server I take commands in <#{channel_id}>; see you there!")
 
 
+class NotDJ(app_commands.CheckFailure):
+    """The server has a DJ role and the member has neither it nor Manage Server (bot/checks.py)."""
+
+    def __init__(self, role: str, action: str) -> None:
+        self.role = role  # already safe markdown: an escaped "@name" or a role mention
+        super().__init__(f"Only members with the {role} role can {action} here.")
+
+
 def user_message(error: BaseException) -> tuple[str, bool]:
     """(text for the user, whether the text is already safe markdown) for any exception.
 
@@ -37,7 +45,7 @@ def user_message(error: BaseException) -> tuple[str, bool]:
         if hint:  # what the operator must change goes to the log, never to the listener
             log.warning("operator action needed: %s", hint)
         return str(error) or GENERIC_APOLOGY, False
-    if isinstance(error, WrongChannel):
+    if isinstance(error, WrongChannel | NotDJ):
         return str(error), True
     if isinstance(error, app_commands.CommandOnCooldown):
         wait = max(1, math.ceil(error.retry_after))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import embeds, replies
+from bot.checks import ensure_dj
 from bot.dedup import first_delivery
 from songrec.domain import GuildSettings, PlaylistExport, ServerMix
 
@@ -32,6 +33,8 @@ MIX_OFF = (
     "The monthly mix is off in this server: someone with Manage Server turns it on with "
     "`/settings mix:True mix_channel:#channel`."
 )
+#: What the DJ role gates here (bot/checks.py), for /mix export and the button alike.
+EXPORT_ACTION = "export the server's mix"
 NO_CHANNEL = "The monthly mix has no channel to go to yet: choose one with `/settings mix_channel:#channel`."
 
 
@@ -98,6 +101,7 @@ class MixExportButton(
         if not await first_delivery(interaction.client.coordination, interaction):
             return
         try:
+            await ensure_dj(interaction, EXPORT_ACTION)
             await replies.defer(interaction, ephemeral=True)
             service = replies.service_of(interaction)
             export = await service.export_mix(interaction.user.id, self.guild_id, self.month)

@@ -89,7 +89,8 @@ def test_the_weight_is_the_one_that_groups_albums_best() -> None:
 def test_fusion_adds_the_audio_block_and_the_local_tracks(fused: Fused, small_engine: Engine) -> None:
     engine, base_dim, size = fused.engine, small_engine.index.dim, small_engine.size
     assert engine.version == fused.version != small_engine.version
-    assert engine.index.dim == base_dim + SMALL.dims and engine.size == size + 2
+    assert engine.index.dim == base_dim + SMALL.dims + 40 == base_dim + fused.audio.vectors.shape[1]
+    assert engine.size == size + 2
     info = engine.manifest.info["audio_fusion"]
     assert (info["rows_with_audio"], info["local_tracks"], info["base_rows"]) == (6, 2, size)
     np.testing.assert_allclose(engine.embeddings[:size, :base_dim], small_engine.embeddings, atol=1e-6)
@@ -97,6 +98,8 @@ def test_fusion_adds_the_audio_block_and_the_local_tracks(fused: Fused, small_en
     assert (demo.name, demo.artists, demo.source) == ("My Demo", ("Artist 0",), "library")
     assert demo.track_id == library_track_id(str(fused.files[6])) and demo.from_library
     assert (bare.name, bare.artists) == ("untagged", ()) and not small_engine.info(0).from_library
+    assert demo.spotify_url == "" and demo.listen_at == "(from your library)"  # Spotify does not know it
+    assert small_engine.info(0).listen_at == small_engine.info(0).spotify_url.strip() != ""
     artist_rows = [r for r in range(size) if small_engine.info(r).artists == ("Artist 0",)]
     np.testing.assert_allclose(  # placed by its tags: the mean of the artist's catalogue songs
         engine.embeddings[size, :base_dim], small_engine.embeddings[artist_rows].mean(0), atol=1e-4

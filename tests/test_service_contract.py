@@ -448,6 +448,10 @@ async def test_guild_settings_round_trip(service: SongService) -> None:
     assert (stored.command_channel_id, stored.session_strategy) == (CHANNEL, "least_misery")
     assert stored.explore_rate == pytest.approx(0.5)
     assert (await service.get_guild_settings(GUILD + 1)).session_strategy == "average"
+    assert stored.dj_role_id is None, "no DJ role until a server chooses one"
+    with_dj = await service.update_guild_settings(GUILD, dj_role_id=CHANNEL + 7)
+    assert (with_dj.dj_role_id, with_dj.command_channel_id) == (CHANNEL + 7, CHANNEL)
+    assert (await service.update_guild_settings(GUILD, dj_role_id=None)).dj_role_id is None
     session = await service.start_session(GUILD, CHANNEL, ALICE)
     assert session.strategy == "least_misery", "a new session follows the guild's strategy"
     for bad in ({"volume": 11}, {"explore_rate": 1.5}, {"session_strategy": "loudest"}):

@@ -23,9 +23,10 @@ from songrec.content.serving_parts import ServingParts
 from songrec.models.autoencoders import CAEConfig, DeepAEConfig, build_autoencoder
 from songrec.settings import device as default_device
 from training.autoencoder import FAST, TrainConfig, TrainResult, encode, plot_losses, train_autoencoder
-from training.colisting import load_colistings
+from training.colisting import CoListings, load_colistings
 from training.fusion import Fusion
 from training.metric_learning import CoListedEncoder, MetricConfig, MetricResult, embed, train_colisted
+from training.parallel import Background, Done, seeded, torch_threads, usable_cores
 from training.text_embedding import TextConfig, TextEmbedding, fit_text_embedding, text_features
 
 log = logging.getLogger(__name__)
@@ -107,25 +108,18 @@ class CoListedStage:
     info: dict[str, object]
 
 
-def fit_colisted(
+def train_colisted_stage(
     catalog: pd.DataFrame,
     pipeline: FeaturePipeline,
-    job: EmbeddingJob,
+    listings: CoListings,
+    text: np.ndarray,
+    config: MetricConfig,
     device: str | None,
     progress: bool,
-    playlists: Path | None = None,
-    text: np.ndarray | None = None,
-) -> CoListedStage | None:
-    """The co-listing encoder over audio features + text features (``text``: already computed by the
-    text stage), or None without playlists."""
-    assert job.colisted is not None
-    listings = load_colistings(catalog, playlists)
-    if listings is None:
-        return None
-    if text is None:
-        _, text = text_features(catalog, job.text or TextConfig(), progress=progress)
+) -> CoListedStage:
+    """The co-listing encoder over audio features + text features (training playlists only)."""
     inputs = np.hstack([pipeline.transform(catalog), text]).astype(np.float32)
-    model, result = train_colisted(inputs, listings.playlists, job.colisted, device=device, progress=progress)
+    model, result = train_colisted(inputs, listings.playlists, config, device=device, progress=progress)
     info = {**listings.summary(), "n_inputs": int(inputs.shape[1])}
     log.info(
         "co-listing stage: %d playlists, %d steps in %.0fs, final loss %s",
@@ -146,11 +140,16 @@ def fit_embeddings(
 ) -> tuple[FeaturePipeline, Any, np.ndarray, Any]:
     """Fit the pipeline and the autoencoder; return them with every track's embedding."""
     pipeline = FeaturePipeline.fit(catalog, job.features)
-    features = pipeline.transform(catalog)
-    torch.manual_seed(job.train.seed)  # reproducible initial weights
-    model = build_autoencoder(replace(job.model, n_inputs=pipeline.n_features))
+    return (pipeline, *train_audio(pipeline.transform(catalog), pipeline.n_features, job, device, progress))
+
+
+def train_audio(
+    features: np.ndarray, n_features: int, job: EmbeddingJob, device: str | None, progress: bool
+) -> tuple[Any, np.ndarray, TrainResult]:
+    with seeded(job.train.seed):  # reproducible initial weights
+        model = build_autoencoder(replace(job.model, n_inputs=n_features))
     result = train_autoencoder(model, features, job.train, device=device, progress=progress)
-    return pipeline, model, encode(model, features), result
+    return model, encode(model, features), result
 
 
 def fit_job(
@@ -161,17 +160,38 @@ def fit_job(
     playlists: Path | None = None,
 ) -> FittedEmbedding:
     """The audio autoencoder and, as the job asks, the text autoencoder, the co-listing encoder and
-    their fusion (``playlists`` overrides the default playlists file)."""
-    pipeline, model, audio, result = fit_embeddings(catalog, job, device, progress)
-    fitted = FittedEmbedding(pipeline, model, audio, result)
-    weights = [1.0]
-    if job.text is not None:
-        fitted.text = fit_text_embedding(catalog, job.text, device=device, progress=progress)
-        weights.append(job.text_weight)
-    if job.colisted is not None:
-        text = fitted.text.features if fitted.text is not None else None  # the same text_features call
-        fitted.colisted = fit_colisted(catalog, pipeline, job, device, progress, playlists, text)
-        if fitted.colisted is not None:
+    their fusion (``playlists`` overrides the default playlists file).
+
+    On a CPU with two or more cores the co-listing encoder trains on a thread of its own while the
+    autoencoders train (each stage on one torch thread): the same models, in about the time of the
+    longer part (training/parallel.py says why that stays reproducible).
+    """
+    device = device or default_device()
+    pipeline = FeaturePipeline.fit(catalog, job.features)
+    features = pipeline.transform(catalog)
+    listings = load_colistings(catalog, playlists) if job.colisted is not None else None
+    text_inputs = None
+    if job.text is not None or listings is not None:
+        text_inputs = text_features(catalog, job.text or TextConfig(), progress=progress)
+    alongside = torch.device(device).type == "cpu" and usable_cores() >= 2
+    with torch_threads(device, 1 if alongside else None):
+        colisted: Background[CoListedStage] | Done[CoListedStage] | None = None
+        if listings is not None and job.colisted is not None and text_inputs is not None:
+            stage = (catalog, pipeline, listings, text_inputs[1], job.colisted, device, progress)
+            if alongside:
+                colisted = Background("co-listing stage", train_colisted_stage, *stage)
+            else:
+                colisted = Done(train_colisted_stage(*stage))
+        model, audio, result = train_audio(features, pipeline.n_features, job, device, progress)
+        fitted = FittedEmbedding(pipeline, model, audio, result)
+        weights = [1.0]
+        if job.text is not None:
+            fitted.text = fit_text_embedding(
+                catalog, job.text, device=device, progress=progress, features=text_inputs
+            )
+            weights.append(job.text_weight)
+        if colisted is not None:
+            fitted.colisted = colisted.result()
             weights.append(job.colisted_weight)
     if len(weights) > 1:
         fitted.fusion = Fusion.fit(fitted.blocks, weights)

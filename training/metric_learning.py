@@ -21,6 +21,7 @@ from torch import nn
 from songrec.ops.progress import progress_bar
 from songrec.settings import device as default_device
 from training.autoencoder import fused_if_supported, lr_schedule
+from training.parallel import seeded, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -112,22 +113,18 @@ def train_colisted(
     if not playlists:
         raise ValueError("need at least one playlist with two tracks to learn from")
     device = device or default_device()
-    threads = torch.get_num_threads()
-    if device == "cpu" and config.cpu_threads:
-        torch.set_num_threads(config.cpu_threads)
-    try:
+    with torch_threads(device, config.cpu_threads):
         return _train(features, PairSampler.of(playlists), config, device, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(
     features: np.ndarray, sampler: PairSampler, config: MetricConfig, device: str, progress: bool
 ) -> tuple[CoListedEncoder, MetricResult]:
-    torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     x = torch.as_tensor(features, dtype=torch.float32, device=device)
-    model = CoListedEncoder(features.shape[1], config).to(device)
+    with seeded(config.seed):
+        model = CoListedEncoder(features.shape[1], config)
+    model.to(device)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused_if_supported(device)
     )

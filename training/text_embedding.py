@@ -36,6 +36,7 @@ from songrec import settings as songrec_config
 from songrec.models.autoencoders import DeepAEConfig, build_autoencoder
 from songrec.ops.progress import progress_bar
 from training.autoencoder import TrainConfig, TrainResult, encode, train_autoencoder
+from training.parallel import seeded
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +89,24 @@ def default_genres_path() -> Path | None:
     return path if path.is_file() else None
 
 
+def genres_source(config: TextConfig) -> tuple[Path | None, str]:
+    """(the artist genres file or None, its fingerprint for cache keys), without parsing it."""
+    path = Path(config.genres_path) if config.genres_path else default_genres_path()
+    if path is None or not path.is_file():
+        return None, "none"
+    stat = path.stat()
+    return path, f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
+
+
 def load_genres(config: TextConfig) -> tuple[dict[str, list[str]], str]:
     """(artist -> genres, a fingerprint of the source file for cache keys)."""
     from songrec.catalog import load_artist_genres
 
-    path = Path(config.genres_path) if config.genres_path else default_genres_path()
-    if path is None or not path.is_file():
+    path, fingerprint = genres_source(config)
+    if path is None:
         log.warning("no artist genres file (set SONGREC_DATA); the text branch uses titles and artists only")
-        return {}, "none"
-    stat = path.stat()
-    return load_artist_genres(path), f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
+        return {}, fingerprint
+    return load_artist_genres(path), fingerprint
 
 
 def norm_name(name: str) -> str:
@@ -112,16 +121,30 @@ def _artists(value: object) -> list[str]:
     return []
 
 
-def track_tokens(name: object, artists: object, genres: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    """Tokens per field: title words, one token per artist, each artist genre whole and its words."""
+def track_tokens(
+    name: object,
+    artists: object,
+    genres: Mapping[str, list[str]],
+    memo: dict[str, list[str]] | None = None,
+) -> dict[str, list[str]]:
+    """Tokens per field: title words, one token per artist, each artist genre whole and its words.
+
+    ``memo`` keeps each artist's genre tokens across calls (most artists have many tracks)."""
     title = _WORD.findall(str(name).lower()) if isinstance(name, str) else []
     names = _artists(artists)
     artist_tokens = [norm_name(a) for a in names if norm_name(a)]
     genre_tokens: list[str] = []
     for artist in names:
-        for genre in genres.get(artist.strip(), []):
-            genre_tokens.append("g:" + norm_name(genre))
-            genre_tokens.extend("w:" + w for w in _WORD.findall(genre.lower()))
+        key = artist.strip()
+        tokens = memo.get(key) if memo is not None else None
+        if tokens is None:
+            tokens = []
+            for genre in genres.get(key, []):
+                tokens.append("g:" + norm_name(genre))
+                tokens.extend("w:" + w for w in _WORD.findall(genre.lower()))
+            if memo is not None:
+                memo[key] = tokens
+        genre_tokens.extend(tokens)
     return {"title": title, "artist": artist_tokens, "genre": genre_tokens}
 
 
@@ -162,17 +185,18 @@ class TextFeaturizer:
             raise TextEmbeddingError(f"unknown text embedding {config.kind!r}; use tfidf or minilm")
         docs = _documents(catalog, genres, progress)
         vectorizers: dict[str, TfidfVectorizer | None] = {}
+        counted: dict[str, sp.csr_matrix] = {}
         for name in FIELDS:
             vec = TfidfVectorizer(
                 analyzer=_identity, min_df=config.min_df, sublinear_tf=True, dtype=np.float32
             )
             try:
-                vec.fit([d[name] for d in docs])
+                counted[name] = vec.fit_transform([d[name] for d in docs])  # one counting pass, not two
             except ValueError:  # no token appears min_df times (tiny catalogues)
                 vec = None
             vectorizers[name] = vec
         featurizer = cls(config, vectorizers, None, MinMaxScaler(clip=True))
-        matrix = featurizer._sparse(docs)
+        matrix = featurizer._weighted(counted)
         n_comp = max(1, min(config.svd_dim, matrix.shape[1] - 1, len(catalog) - 1))
         featurizer.svd = TruncatedSVD(n_components=n_comp, algorithm="randomized", n_iter=5, random_state=0)
         reduced = featurizer.svd.fit_transform(matrix)
@@ -180,6 +204,15 @@ class TextFeaturizer:
         return featurizer, featurizer.scaler.transform(reduced).astype(np.float32)
 
     def _sparse(self, docs: list[dict[str, list[str]]]) -> sp.csr_matrix:
+        counted = {
+            name: vec.transform([d[name] for d in docs])
+            for name, vec in self.vectorizers.items()
+            if vec is not None
+        }
+        return self._weighted(counted)
+
+    def _weighted(self, counted: Mapping[str, sp.csr_matrix]) -> sp.csr_matrix:
+        """Each field's TF-IDF rows L2-normalised, weighted and side by side."""
         weights = {
             "title": self.config.title_weight,
             "artist": self.config.artist_weight,
@@ -187,10 +220,9 @@ class TextFeaturizer:
         }
         blocks = []
         for name in FIELDS:
-            vec = self.vectorizers.get(name)
-            if vec is None or weights[name] == 0:
+            if name not in counted or weights[name] == 0:
                 continue
-            blocks.append(normalize(vec.transform([d[name] for d in docs])) * weights[name])
+            blocks.append(normalize(counted[name]) * weights[name])
         if not blocks:
             raise TextEmbeddingError("no text tokens to embed: titles, artists and genres are all empty")
         return sp.hstack(blocks, format="csr")
@@ -232,8 +264,9 @@ def _documents(
     catalog: pd.DataFrame, genres: Mapping[str, list[str]], progress: bool
 ) -> list[dict[str, list[str]]]:
     rows = zip(catalog["name"].tolist(), catalog["artists"].tolist(), strict=True)
+    memo: dict[str, list[str]] = {}
     return [
-        track_tokens(n, a, genres)
+        track_tokens(n, a, genres, memo)
         for n, a in progress_bar(
             rows, total=len(catalog), desc="text tokens", enabled=progress, mininterval=1.0
         )
@@ -287,7 +320,7 @@ def text_features(
     catalog: pd.DataFrame, config: TextConfig, progress: bool = True, use_cache: bool = True
 ) -> tuple[TextFeaturizer, np.ndarray]:
     """Fit (or load from the cache) the featurizer and the catalogue's text features."""
-    genres, fingerprint = load_genres(config)
+    _, fingerprint = genres_source(config)  # the genres file is parsed only when the cache misses
     key_src = json.dumps(
         {"catalog": catalogue_text_hash(catalog), "genres": fingerprint, **config.feature_key()},
         sort_keys=True,
@@ -297,6 +330,7 @@ def text_features(
     if use_cache and (folder / "features.npy").is_file() and (folder / "featurizer.joblib").is_file():
         log.info("text features from cache %s", folder)
         return TextFeaturizer.load(folder / "featurizer.joblib"), np.load(folder / "features.npy")
+    genres, _ = load_genres(config)
     featurizer, features = TextFeaturizer.fit(catalog, config, genres, progress=progress)
     if use_cache:
         tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
@@ -316,7 +350,6 @@ class TextEmbedding:
     model: Any
     embeddings: np.ndarray
     result: TrainResult
-    features: np.ndarray | None = None  # the autoencoder's inputs, which the co-listing stage reads too
 
     def save(self, directory: Path) -> None:
         import torch
@@ -333,9 +366,14 @@ def fit_text_embedding(
     device: str | None = None,
     progress: bool = True,
     use_cache: bool = True,
+    features: tuple[TextFeaturizer, np.ndarray] | None = None,
 ) -> TextEmbedding:
-    """Text features -> trained text autoencoder -> every track's k-d text code."""
-    featurizer, features = text_features(catalog, config, progress=progress, use_cache=use_cache)
-    model = build_autoencoder(replace(config.model, n_inputs=features.shape[1]))
-    result = train_autoencoder(model, features, config.train, device=device, progress=progress)
-    return TextEmbedding(featurizer, model, encode(model, features), result, features)
+    """Text features (``features``: what ``text_features`` already returned) -> trained text
+    autoencoder -> every track's k-d text code."""
+    if features is None:
+        features = text_features(catalog, config, progress=progress, use_cache=use_cache)
+    featurizer, inputs = features
+    with seeded(config.train.seed):
+        model = build_autoencoder(replace(config.model, n_inputs=inputs.shape[1]))
+    result = train_autoencoder(model, inputs, config.train, device=device, progress=progress)
+    return TextEmbedding(featurizer, model, encode(model, inputs), result)

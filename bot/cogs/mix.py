@@ -1,5 +1,8 @@
 """/mix now and /mix export: the server's monthly mix on demand (admins) and as a Spotify playlist (anyone).
 
+Where the server has a DJ role (bot/checks.py), its members may post the mix too, and only they (and
+admins) export it.
+
 The mix itself goes out on the first of each month (bot/mix_schedule.py, started here when the bot runs
 for real); `/mix now` posts the last month's mix at once if it has not gone out yet, and otherwise shows
 the one that did: a month is posted once per server, whoever asks and however often.
@@ -14,7 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import replies
-from bot.mix_posts import MixExportButton, export_text, mix_embed, post_mix
+from bot.checks import dj_only
+from bot.mix_posts import EXPORT_ACTION, MixExportButton, export_text, mix_embed, post_mix
 from bot.mix_schedule import MixSchedule
 
 if TYPE_CHECKING:
@@ -37,9 +41,9 @@ class MixCog(commands.GroupCog, group_name="mix", group_description="The server'
     async def cog_unload(self) -> None:
         self.schedule.stop()
 
-    @app_commands.command(name="now", description="Post last month's mix now (Manage Server only).")
+    @app_commands.command(name="now", description="Post last month's mix now (Manage Server or the DJ role).")
     @app_commands.describe(month=MONTH_OPTION)
-    @app_commands.checks.has_permissions(manage_guild=True)
+    @dj_only("post the server's mix", admins_without_role=True)
     async def now(self, interaction: discord.Interaction[SongrecBot], month: str | None = None) -> None:
         assert interaction.guild_id is not None  # guild_only
         await replies.defer(interaction, ephemeral=True)
@@ -50,6 +54,7 @@ class MixCog(commands.GroupCog, group_name="mix", group_description="The server'
 
     @app_commands.command(name="export", description="Save the server's monthly mix as a Spotify playlist.")
     @app_commands.describe(month=MONTH_OPTION)
+    @dj_only(EXPORT_ACTION)
     async def export(self, interaction: discord.Interaction[SongrecBot], month: str | None = None) -> None:
         assert interaction.guild_id is not None  # guild_only
         await replies.defer(interaction, ephemeral=True)

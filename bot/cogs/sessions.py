@@ -1,5 +1,8 @@
 """Group listening sessions: /session start|join|leave|next|end, and voice-channel membership.
 
+Where the server has a DJ role, starting, skipping to the next songs and ending take it (bot/checks.py);
+joining and leaving never do.
+
 Without the privileged members intent the bot cannot list a guild's members, but it does receive
 VOICE_STATE_UPDATE: people who join a session's voice channel join the session, leavers leave.
 """
@@ -14,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, replies
+from bot.checks import dj_only
 from bot.cogs.spotify import export_text, import_text
 from bot.cooldowns import shared_cooldown
 from songrec.domain import NotInVoice, SongrecError
@@ -40,6 +44,7 @@ class SessionsCog(
         strategy="average = most liked overall; least_misery = nobody hates it (default: server setting)",
         playlist="A Spotify playlist or album link: its songs seed the session",
     )
+    @dj_only("start a session")
     async def start(
         self,
         interaction: discord.Interaction[SongrecBot],
@@ -92,6 +97,7 @@ class SessionsCog(
     @app_commands.command(name="next", description="Next songs for everyone in the session.")
     @app_commands.describe(count="How many (1-10)")
     @shared_cooldown("session-next", *NEXT_RATE)
+    @dj_only("ask for the session's next songs")
     async def next_songs(
         self, interaction: discord.Interaction[SongrecBot], count: app_commands.Range[int, 1, 10] = 3
     ) -> None:
@@ -108,6 +114,7 @@ class SessionsCog(
 
     @app_commands.command(name="end", description="End the session and see what the group liked.")
     @app_commands.describe(export="Also save the session's songs as a Spotify playlist")
+    @dj_only("end a session")
     async def end(self, interaction: discord.Interaction[SongrecBot], export: bool = False) -> None:
         await replies.defer(interaction, ephemeral=False)
         service = self.bot.service

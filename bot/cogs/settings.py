@@ -35,6 +35,8 @@ class SettingsCog(commands.Cog):
         session_strategy="Default group-session strategy",
         mix="Post the server's monthly mix on the first of each month",
         mix_channel="Where the monthly mix is posted",
+        dj_role="Only this role (and Manage Server) starts, skips and ends sessions and posts the mix",
+        no_dj_role="Lift the DJ role: anyone runs sessions and exports the mix again",
     )
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
@@ -48,6 +50,8 @@ class SettingsCog(commands.Cog):
         session_strategy: Literal["average", "least_misery"] | None = None,
         mix: bool | None = None,
         mix_channel: discord.TextChannel | None = None,
+        dj_role: discord.Role | None = None,
+        no_dj_role: bool = False,
     ) -> None:
         assert interaction.guild_id is not None  # guild_only
         await replies.defer(interaction, ephemeral=True)
@@ -64,6 +68,10 @@ class SettingsCog(commands.Cog):
             changes["mix_enabled"] = mix
         if mix_channel is not None:
             changes["mix_channel_id"] = mix_channel.id
+        if no_dj_role:
+            changes["dj_role_id"] = None
+        elif dj_role is not None:  # @everyone as the DJ role is no DJ role: everyone holds it
+            changes["dj_role_id"] = None if dj_role.is_default() else dj_role.id
         service = self.bot.service
         if changes:
             settings = await service.update_guild_settings(interaction.guild_id, **changes)

@@ -14,7 +14,7 @@ from torch import nn
 
 from songrec.audio.cache import SpectrogramCache
 from songrec.audio.decode import UnreadableAudio
-from songrec.audio.models import embed_spectrograms
+from songrec.audio.models import embed_spectrograms, output_dims
 from songrec.ops.progress import progress_bar
 
 
@@ -45,9 +45,5 @@ def embed_files(
             out.problems.append(str(exc))
             continue
         out.paths.append(str(path))
-    out.vectors = embed_spectrograms(model, specs) if specs else np.zeros((0, _dims(model)), np.float32)
+    out.vectors = embed_spectrograms(model, specs) if specs else np.zeros((0, output_dims(model)), np.float32)
     return out
-
-
-def _dims(model: nn.Module) -> int:
-    return int(getattr(model, "flat", 0) or model.config.dims)  # type: ignore[union-attr]

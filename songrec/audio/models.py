@@ -10,8 +10,9 @@ correlation), since the raw dot of all-positive sigmoid outputs is about the sam
 
 `contrastive` (the default; bench/audio.py chose it) embeds short crops with batch-normalised
 convolutions pooled over time and frequency, trained so two crops of one track (and tracks sharing an
-album or artist tag) are nearer than any other pair in the batch (NT-Xent). A file's embedding is the
-mean over crops covering the excerpt, L2-normalised.
+album or artist tag) are nearer than any other pair in the batch (NT-Xent). The network's vector of a file
+is the mean over crops covering the excerpt, L2-normalised; the served embedding appends an MFCC mean+std
+block to it (songrec/audio/hybrid.py), which bench/audio.py found ahead of either alone.
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ class AudioModelConfig:
     #: value is every band's), so the sigmoid convolutions see unit-scale input, not raw decibels.
     input_mean: tuple[float, ...] = (-40.0,)
     input_std: tuple[float, ...] = (20.0,)
+    #: contrastive: serve the hybrid [CNN | MFCC mean+std] embedding (songrec/audio/hybrid.py). Training
+    #: sets the statistics below from the training tracks and picks mfcc_weight (0: the CNN alone); a
+    #: config without statistics (an older artifact) serves the CNN alone.
+    hybrid: bool = True
+    mfcc_weight: float = 1.0
+    cnn_mean: tuple[float, ...] = ()
+    cnn_std: tuple[float, ...] = ()
+    mfcc_mean: tuple[float, ...] = ()
+    mfcc_std: tuple[float, ...] = ()
+
+    @property
+    def hybrid_ready(self) -> bool:
+        return self.preset == "contrastive" and self.hybrid and bool(self.cnn_mean) and bool(self.mfcc_mean)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -50,7 +64,16 @@ class AudioModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> AudioModelConfig:
         values = dict(data)
-        for name in ("channels", "paper_channels", "input_mean", "input_std"):
+        for name in (
+            "channels",
+            "paper_channels",
+            "input_mean",
+            "input_std",
+            "cnn_mean",
+            "cnn_std",
+            "mfcc_mean",
+            "mfcc_std",
+        ):
             if name in values:
                 values[name] = tuple(values[name])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
@@ -178,9 +201,31 @@ def paper_picture(spec: np.ndarray) -> np.ndarray:
     return downscale(fit_frames(spec, max(spec.shape[1], PAPER_SHAPE[1])), PAPER_SHAPE)
 
 
-@torch.no_grad()
+def output_dims(model: nn.Module) -> int:
+    """How many numbers embed_spectrograms gives a file with this model."""
+    if isinstance(model, PaperPairNet):
+        return model.flat
+    config: AudioModelConfig = model.config  # type: ignore[assignment]
+    return config.dims + (len(config.mfcc_mean) if config.hybrid_ready else 0)
+
+
 def embed_spectrograms(model: nn.Module, specs: list[np.ndarray], batch: int = 64) -> np.ndarray:
-    """One float32 vector per spectrogram, with the model in eval mode on its own device."""
+    """The served audio embedding: the hybrid [CNN | MFCC] unit vector when the model carries its
+    fitted statistics, else the network's own vector."""
+    from songrec.audio.hybrid import combine, mfcc_stats
+
+    cnn = network_vectors(model, specs, batch)
+    config = getattr(model, "config", None)
+    if not isinstance(config, AudioModelConfig) or not config.hybrid_ready or not len(specs):
+        return cnn
+    mfcc = np.stack([mfcc_stats(s) for s in specs])
+    stats = (config.cnn_mean, config.cnn_std, config.mfcc_mean, config.mfcc_std)
+    return combine(cnn, mfcc, config.mfcc_weight, stats)
+
+
+@torch.no_grad()
+def network_vectors(model: nn.Module, specs: list[np.ndarray], batch: int = 64) -> np.ndarray:
+    """One float32 vector per spectrogram from the network alone, in eval mode on its own device."""
     model.eval()
     device = next(model.parameters()).device
     if isinstance(model, PaperPairNet):

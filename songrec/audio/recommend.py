@@ -56,6 +56,6 @@ def recommend_file(engine, path: Path, k: int, filters, as_json: bool, out: IO[s
         return EXIT_OK
     print(f"Songs like {path.name} (it sounds like {', '.join(s.title for s in seeds)})", file=out)
     for i, (track, reason) in enumerate(lines, 1):
-        print(f"{i:>2}. {track.name} — {track.artist_line}  {track.spotify_url}", file=out)
+        print(f"{i:>2}. {track.name} — {track.artist_line}  {track.listen_at}", file=out)
         print(f"    {reason}", file=out)
     return EXIT_OK

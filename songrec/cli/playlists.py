@@ -28,7 +28,7 @@ MAX_PLAYLIST = 200
 
 def _line(rank: int, track: TrackInfo) -> str:
     year = f" ({track.year_label})" if track.year_label else ""  # "1960s" where only the decade is known
-    return f"{rank:>3}. {track.name} — {track.artist_line}{year}  {track.spotify_url}"
+    return f"{rank:>3}. {track.name} — {track.artist_line}{year}  {track.listen_at}"
 
 
 @contextlib.asynccontextmanager

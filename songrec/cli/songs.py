@@ -41,7 +41,7 @@ class CliSeed:
 def track_line(rank: int | None, track: TrackInfo) -> str:
     year = f" ({track.year_label})" if track.year_label else ""
     head = f"{rank:>2}. " if rank is not None else ""
-    return f"{head}{track.name} — {track.artist_line}{year}  {track.spotify_url}"
+    return f"{head}{track.name} — {track.artist_line}{year}  {track.listen_at}"
 
 
 def track_dict(track: TrackInfo) -> dict[str, object]:
@@ -52,7 +52,7 @@ def track_dict(track: TrackInfo) -> dict[str, object]:
         "artists": list(track.artists),
         "year": track.year if track.year_exact else None,
         "decade": f"{track.decade}s" if track.decade is not None else None,
-        "url": track.spotify_url,
+        "url": track.spotify_url or None,
     }
 
 

@@ -164,6 +164,9 @@ class GuildSettings:
     #: The server's monthly mix (/settings): posted on the first of each month to ``mix_channel_id``.
     mix_enabled: bool = False
     mix_channel_id: int | None = None
+    #: Who may start, skip and end group sessions and post or export the mix (/settings dj_role);
+    #: members with Manage Server always may. None: no DJ role, those commands stay as open as before.
+    dj_role_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +260,13 @@ class TrackInfo:
 
     @property
     def spotify_url(self) -> str:
-        return f"https://open.spotify.com/track/{self.track_id}"
+        """The track on Spotify; "" for a file of the operator's library, which Spotify does not know."""
+        return "" if self.from_library else f"https://open.spotify.com/track/{self.track_id}"
+
+    @property
+    def listen_at(self) -> str:
+        """Where to hear it, for a line of text: the Spotify link, or that it is one of the library's files."""
+        return self.spotify_url or "(from your library)"
 
 
 @dataclass(frozen=True, slots=True)

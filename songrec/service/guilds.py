@@ -1,5 +1,5 @@
-"""Per-server settings (command channel, explore rate, session strategy, the monthly mix), read through a
-short cache."""
+"""Per-server settings (command channel, explore rate, session strategy, the monthly mix, the DJ role), read
+through a short cache."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from songrec.service.errors import db_errors
 from songrec.store import StoreBackend
 
 SETTINGS = frozenset(
-    {"command_channel_id", "explore_rate", "session_strategy", "mix_enabled", "mix_channel_id"}
+    {"command_channel_id", "explore_rate", "session_strategy", "mix_enabled", "mix_channel_id", "dj_role_id"}
 )
 STRATEGY_HELP = "Strategy must be 'average' or 'least_misery'."
 
@@ -39,6 +39,7 @@ class GuildSettingsBook:
             session_strategy=stored.session_strategy,  # type: ignore[arg-type]
             mix_enabled=stored.mix_enabled,
             mix_channel_id=stored.mix_channel_id,
+            dj_role_id=stored.dj_role_id,
             updated_at=stored.updated_at,
         )
         self._cache[settings.guild_id] = (time.monotonic(), settings)

@@ -175,8 +175,10 @@ class GuildStore(Protocol):
         session_strategy: str = ...,
         mix_enabled: bool = ...,
         mix_channel_id: int | None = ...,
+        dj_role_id: int | None = ...,
     ) -> GuildSettings:
-        """Change only the settings given (command_channel_id=None clears it); returns the result."""
+        """Change only the settings given (command_channel_id=None or dj_role_id=None clears it); returns the
+        result."""
         ...
 
 

@@ -42,3 +42,18 @@ async def test_a_guild_that_saved_something_else_keeps_the_one_default_explore_r
     saved = await store.set_guild_settings(GUILD, command_channel_id=CHANNEL)  # the row is created now
     assert saved.explore_rate == DEFAULT_EXPLORE_RATE and saved.updated_at is not None
     assert await store.get_guild_settings(GUILD) == saved
+
+
+async def test_the_dj_role_is_kept_until_cleared_and_leaves_the_rest_alone(store: StoreBackend) -> None:
+    role = 777777777777777704
+    assert (await store.get_guild_settings(GUILD)).dj_role_id is None
+    chosen = await store.set_guild_settings(GUILD, dj_role_id=role, command_channel_id=CHANNEL)
+    assert (chosen.dj_role_id, chosen.command_channel_id) == (role, CHANNEL)
+    assert await store.get_guild_settings(GUILD) == chosen
+    other = await store.set_guild_settings(GUILD, session_strategy="least_misery")
+    assert other.dj_role_id == role, "a change of another setting keeps the DJ role"
+    cleared = await store.set_guild_settings(GUILD, dj_role_id=None)
+    assert (cleared.dj_role_id, cleared.command_channel_id) == (None, CHANNEL)
+    with pytest.raises(InvalidInput, match="dj_role_id"):
+        await store.set_guild_settings(GUILD, dj_role_id=-3)
+    assert (await store.get_guild_settings(GUILD)).dj_role_id is None

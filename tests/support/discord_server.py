@@ -64,6 +64,13 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class Role:
+    """Marks a slash-command option value as a role of the guild (option type 8)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class User:
     """Marks a slash-command option value as a user, a member of the guild (option type 6)."""
 
@@ -132,6 +139,8 @@ class FakeDiscord:
             self.voice_channel_id: self._channel(self.voice_channel_id, "Listening Room", 2, 2),
         }
         self.voice_states: dict[int, int] = {}  # user -> voice channel
+        self.roles: dict[int, dict[str, Any]] = {}  # the guild's roles besides @everyone (add_role)
+        self.member_roles: dict[int, list[int]] = {}  # user -> the role ids they hold (give_role)
         self.messages: dict[int, dict[str, Any]] = {}
         self.allowed_mentions: dict[int, Any] = {}  # message id -> allowed_mentions the bot sent
         self.reactions: dict[int, dict[str, list[int]]] = {}
@@ -245,11 +254,38 @@ class FakeDiscord:
         self.users[user_id] = self._user_payload(user_id, name, bot=bot)
         return user_id
 
+    def _role_payload(self, role_id: int, name: str, position: int) -> dict[str, Any]:
+        return {
+            "id": str(role_id),
+            "name": name,
+            "permissions": str(MEMBER_PERMISSIONS),
+            "position": position,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+
+    async def add_role(self, name: str) -> int:
+        """A new role in the guild; a connected bot hears of it as Discord tells it (GUILD_ROLE_CREATE)."""
+        role_id = self.new_id()
+        self.roles[role_id] = self._role_payload(role_id, name, len(self.roles) + 1)
+        if self._ws is not None:
+            await self.dispatch(
+                "GUILD_ROLE_CREATE", {"guild_id": str(self.guild_id), "role": self.roles[role_id]}
+            )
+        return role_id
+
+    def give_role(self, user_id: int, role_id: int) -> None:
+        """The member holds the role from now on: their member payloads list its id, as Discord's do."""
+        self.member_roles.setdefault(user_id, []).append(role_id)
+
     def member_payload(self, user_id: int, permissions: int | None = None) -> dict[str, Any]:
         user = self.bot_user if user_id == self.app_id else self.users[user_id]
         data: dict[str, Any] = {
             "user": user,
-            "roles": [],
+            "roles": [str(role_id) for role_id in self.member_roles.get(user_id, [])],
             "joined_at": "2024-01-01T00:00:00+00:00",
             "deaf": False,
             "mute": False,
@@ -288,19 +324,7 @@ class FakeDiscord:
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": [
-                {
-                    "id": str(self.guild_id),
-                    "name": "@everyone",
-                    "permissions": str(MEMBER_PERMISSIONS),
-                    "position": 0,
-                    "color": 0,
-                    "hoist": False,
-                    "managed": False,
-                    "mentionable": False,
-                    "flags": 0,
-                }
-            ],
+            "roles": [self._role_payload(self.guild_id, "@everyone", 0), *self.roles.values()],
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -455,6 +479,11 @@ class FakeDiscord:
                 "permissions": str(MEMBER_PERMISSIONS),
             }
             return {"name": name, "type": 7, "value": str(value.id)}
+        if isinstance(value, Role):
+            everyone = self._role_payload(self.guild_id, "@everyone", 0)
+            role = everyone if value.id == self.guild_id else self.roles[value.id]
+            resolved.setdefault("roles", {})[str(value.id)] = role
+            return {"name": name, "type": 8, "value": str(value.id)}
         if isinstance(value, User):
             resolved.setdefault("users", {})[str(value.id)] = self.users[value.id]
             member = {k: v for k, v in self.member_payload(value.id).items() if k != "user"}

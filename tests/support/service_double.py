@@ -933,7 +933,14 @@ class ServiceDouble:
 
     async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
         await self._enter("update_guild_settings", guild_id=guild_id, **changes)
-        allowed = {"command_channel_id", "explore_rate", "session_strategy", "mix_enabled", "mix_channel_id"}
+        allowed = {
+            "command_channel_id",
+            "explore_rate",
+            "session_strategy",
+            "mix_enabled",
+            "mix_channel_id",
+            "dj_role_id",
+        }
         unknown = set(changes) - allowed
         if unknown:
             raise InvalidInput(f"Unknown setting(s): {', '.join(sorted(unknown))}.")

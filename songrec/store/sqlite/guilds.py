@@ -1,5 +1,5 @@
-"""Per-guild settings: command channel, explore rate, session strategy, the monthly mix (defaults until a
-guild chooses)."""
+"""Per-guild settings: command channel, explore rate, session strategy, the monthly mix, the DJ role
+(defaults until a guild chooses)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ class SqliteGuilds:
         session_strategy: str = v.UNSET,
         mix_enabled: bool = v.UNSET,
         mix_channel_id: int | None = v.UNSET,
+        dj_role_id: int | None = v.UNSET,
     ) -> GuildSettings:
-        """Change only the settings given (command_channel_id=None clears it); returns the result."""
+        """Change only the settings given (command_channel_id=None or dj_role_id=None clears it); returns the
+        result."""
         gid = v.snowflake(guild_id, "guild_id")
         changes: dict[str, Any] = {}
         if command_channel_id is not v.UNSET:
@@ -52,6 +54,8 @@ class SqliteGuilds:
             changes["mix_enabled"] = int(mix_enabled)
         if mix_channel_id is not v.UNSET:
             changes["mix_channel_id"] = v.opt_snowflake(mix_channel_id, "mix_channel_id")
+        if dj_role_id is not v.UNSET:
+            changes["dj_role_id"] = v.opt_snowflake(dj_role_id, "dj_role_id")
 
         async def job(conn: Conn) -> GuildSettings:
             now = self._db.clock()
