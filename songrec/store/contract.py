@@ -59,9 +59,11 @@ class UserStore(Protocol):
     async def users_with_setting(self, key: str) -> dict[int, Any]:
         """user id -> the value of ``key`` in their settings, for every user who has it."""
         ...
+
     async def get_explore_rate(self, user_id: int) -> float | None:
         """The listener's own explore share; None when they never chose one (their server's applies)."""
         ...
+
     async def set_explore_rate(self, user_id: int, rate: float | None) -> float | None:
         """Set the listener's own explore share (0..1; None clears it); returns what is stored."""
         ...
