@@ -179,34 +179,33 @@ def _fuse(audio, out: IO[str]) -> int:  # audio: AudioArtifact
     return EXIT_OK
 
 
-def cmd_fuse(out: IO[str]) -> int:
+def _served_model():  # -> AudioArtifact | None
+    """The promoted audio model, or None after saying in one line how to make one."""
     from songrec.audio.artifact import load_artifact
 
     try:
-        audio = load_artifact()
+        return load_artifact()
     except ArtifactError:
         print(
             "error: no audio model yet: run `songrec audio scan DIR` and `songrec audio train`",
             file=sys.stderr,
         )
-        return EXIT_NO_MODEL
-    return _fuse(audio, out)
+        return None
+
+
+def cmd_fuse(out: IO[str]) -> int:
+    audio = _served_model()
+    return EXIT_NO_MODEL if audio is None else _fuse(audio, out)
 
 
 def cmd_embed(directory: Path, target: Path, limit: int | None, out: IO[str]) -> int:
-    from songrec.audio.artifact import load_artifact
     from songrec.audio.embed import embed_files
 
     if target.suffix.lower() != ".parquet":
         raise InvalidInput("--out must name a .parquet file.")
     files = _files(directory, limit)
-    try:
-        audio = load_artifact()
-    except ArtifactError:
-        print(
-            "error: no audio model yet: run `songrec audio scan DIR` and `songrec audio train`",
-            file=sys.stderr,
-        )
+    audio = _served_model()
+    if audio is None:
         return EXIT_NO_MODEL
     embedded = embed_files(audio.model, files, SpectrogramCache())
     try:
