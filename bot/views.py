@@ -164,6 +164,16 @@ class ForgetMeView(discord.ui.View):
         self.user_id = user_id
         self.deleted: int | None = None
 
+    @classmethod
+    async def ask(cls, interaction: discord.Interaction[Any]) -> None:
+        """The confirmation prompt, privately: /forget-me and /privacy forget-me both open it."""
+        await interaction.response.send_message(
+            "This deletes all your likes, dislikes, history and sessions from songrec. It can't be undone. Sure?",
+            view=cls(interaction.user.id),
+            ephemeral=True,
+            allowed_mentions=embeds.NO_MENTIONS,
+        )
+
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         if interaction.user.id != self.user_id:
             await interaction.response.send_message(

@@ -88,13 +88,7 @@ class PrivacyCog(
 
     @app_commands.command(name="forget-me", description="Delete everything songrec knows about you.")
     async def forget_me(self, interaction: discord.Interaction[SongrecBot]) -> None:
-        view = ForgetMeView(interaction.user.id)
-        await interaction.response.send_message(
-            "This deletes all your likes, dislikes, history and sessions from songrec. It can't be undone. Sure?",
-            view=view,
-            ephemeral=True,
-            allowed_mentions=embeds.NO_MENTIONS,
-        )
+        await ForgetMeView.ask(interaction)
 
 
 async def setup(bot: SongrecBot) -> None:

@@ -20,7 +20,7 @@ from songrec.service.errors import db_errors
 from songrec.service.runtime import CpuPool, Serving
 from songrec.service.scoring import CandidateScorer
 from songrec.service.sessions import MemberTaste, plan_session
-from songrec.service.similar_users import RatingsCache, pearson
+from songrec.service.similar_users import Neighbour, RatingsCache, pearson
 from songrec.service.tracks import rows_of
 from songrec.service.user_data import UserData
 from songrec.store import StoreBackend
@@ -83,6 +83,20 @@ class TasteMatcher:
         b = {v.track_id: v.value for v in theirs}
         return await self._cpu.run(_match, engine, self._serving.ranker, self._config, uid, oid, a, b)
 
+    async def correlated(self, uid: int, limit: int) -> list[Neighbour]:
+        """Listeners whose votes correlate with this (checked) user's, by the service's thresholds, off the
+        event loop: what /neighbours and Service.similar_users both stand on."""
+        cfg = self._config
+        return await self._cpu.run(
+            partial(
+                self._ratings.neighbours,
+                uid,
+                min_overlap=cfg.similar_min_overlap,
+                min_correlation=cfg.similar_min_correlation,
+                limit=limit,
+            )
+        )
+
     async def neighbours(
         self, user_id: int, *, guild_id: int | None = None, limit: int = 5
     ) -> list[tuple[int, float]]:
@@ -91,16 +105,7 @@ class TasteMatcher:
         uid = checks.user(user_id)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_NEIGHBOURS:
             raise InvalidInput(f"Ask for between 1 and {MAX_NEIGHBOURS} listeners.")
-        cfg = self._config
-        found = await self._cpu.run(
-            partial(
-                self._ratings.neighbours,
-                uid,
-                min_overlap=cfg.similar_min_overlap,
-                min_correlation=cfg.similar_min_correlation,
-                limit=CANDIDATES if guild_id is not None else limit,
-            )
-        )
+        found = await self.correlated(uid, CANDIDATES if guild_id is not None else limit)
         if guild_id is not None and found:
             with db_errors():
                 here = set(

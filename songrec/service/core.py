@@ -19,7 +19,6 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -574,17 +573,7 @@ class Service:
 
     async def similar_users(self, user_id: int, limit: int = 10) -> list[tuple[int, float]]:
         """Listeners whose likes and dislikes correlate with this user's: (user id, Pearson r)."""
-        uid = checks.user(user_id)
-        cfg = self.config
-        found = await self._cpu.run(
-            partial(
-                self._ratings.neighbours,
-                uid,
-                min_overlap=cfg.similar_min_overlap,
-                min_correlation=cfg.similar_min_correlation,
-                limit=limit,
-            )
-        )
+        found = await self.matches.correlated(checks.user(user_id), limit)
         return [(n.user_id, n.correlation) for n in found]
 
     # ------------------------------------------------------------------ seeds, sessions, Spotify
