@@ -185,3 +185,29 @@ def test_opted_out_listeners_are_left_out_of_the_next_retrain(
     assert len(votes) == len(rows) - per_user[private] - per_user[off]
     result = run_job(db, ranker_env.fresh_root(tmp_path, small_artifact), ranker_env.fast_config())
     assert result.metrics["train_rows"] + result.metrics["val_rows"] == len(votes)
+
+
+def test_without_a_visible_gpu_the_job_trains_on_the_cpu(
+    small_artifact: Path, small_engine: Engine, tmp_path: Path
+) -> None:
+    """What CI proves of the cuda paths: hidden GPUs leave a working CPU run (and say so in the run)."""
+    import os
+    import subprocess
+    import sys
+
+    root = ranker_env.fresh_root(tmp_path, small_artifact)
+    db = tmp_path / "cpu.sqlite3"
+    ranker_env.write_votes(db, ranker_env.planted_votes(small_engine, USERS, per_user=30))
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    cmd = [sys.executable, "-m", "training", "ranker", "--db", str(db), "--artifacts", str(root)]
+    done = subprocess.run(
+        [*cmd, *ranker_env.fast_args()],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run,) = asyncio.run(_runs(db))
+    assert run.status == "succeeded" and run.device == "cpu" and run.metrics["device"] == "cpu"

@@ -123,40 +123,54 @@ class Votes:
     def take(self, mask: np.ndarray) -> Votes:
         return Votes(self.ids[mask], self.users[mask], self.tracks[mask], self.values[mask])
 
+    @classmethod
+    def concat(cls, pages: list[Votes]) -> Votes:
+        if not pages:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty.copy(), np.zeros(0, dtype=object), empty.copy())
+        return cls(
+            np.concatenate([p.ids for p in pages]),
+            np.concatenate([p.users for p in pages]),
+            np.concatenate([p.tracks for p in pages]),
+            np.concatenate([p.values for p in pages]),
+        )
+
 
 async def read_votes(db_path: str | Path) -> Votes:
     """Every live vote, streamed read-only (the bot keeps writing meanwhile), but those of listeners who
     opted out in /privacy ("private" or "off"): the global models serve everyone, so they learn from
     neither."""
-    ids: list[int] = []
-    users: list[int] = []
-    tracks: list[str] = []
-    values: list[int] = []
+    pages: list[Votes] = []
     store = await open_store(db_path, readonly=True)
     try:
         choices = await store.users_with_setting(PRIVACY_SETTING)
-        excluded = {uid for uid, choice in choices.items() if choice != DEFAULT_PRIVACY}
-        async for vote in store.iter_feedback(batch_size=20000):
-            if vote.user_id in excluded:
-                continue
-            ids.append(vote.id)
-            users.append(vote.user_id)
-            tracks.append(vote.track_id)
-            values.append(vote.value)
+        excluded = np.asarray(
+            sorted(uid for uid, choice in choices.items() if choice != DEFAULT_PRIVACY), dtype=np.int64
+        )
+        names: dict[str, str] = {}  # one str per distinct track, not one per vote (~70 MiB at 1M)
+        async for page in store.iter_vote_pages(batch_size=50_000):
+            votes = Votes(
+                np.asarray(page.ids, dtype=np.int64),
+                np.asarray(page.user_ids, dtype=np.int64),
+                np.asarray([names.setdefault(t, t) for t in page.track_ids], dtype=object),
+                np.asarray(page.values, dtype=np.int64),
+            )
+            pages.append(votes.take(~np.isin(votes.users, excluded)) if len(excluded) else votes)
     finally:
         await store.close()
-    return Votes(
-        np.asarray(ids, dtype=np.int64),
-        np.asarray(users, dtype=np.int64),
-        np.asarray(tracks, dtype=object),
-        np.asarray(values, dtype=np.int64),
-    )
+    return Votes.concat(pages)
 
 
 def cap_per_user(votes: Votes, cfg: RankerJobConfig) -> tuple[Votes, int, int]:
     """Keep at most `cap` newest votes per user; returns (kept votes, cap, users capped)."""
+    keep, cap, capped = cap_mask(votes, cfg)
+    return votes.take(keep), cap, capped
+
+
+def cap_mask(votes: Votes, cfg: RankerJobConfig) -> tuple[np.ndarray, int, int]:
+    """cap_per_user as a mask over the votes (the caller keeps other arrays aligned with it)."""
     if len(votes) == 0:
-        return votes, 0, 0
+        return np.zeros(0, dtype=bool), 0, 0
     cap = min(cfg.max_rows_per_user, max(cfg.min_cap, int(cfg.max_user_share * len(votes))))
     order = np.lexsort((-votes.ids, votes.users))  # per user, newest first
     users = votes.users[order]
@@ -165,7 +179,33 @@ def cap_per_user(votes: Votes, cfg: RankerJobConfig) -> tuple[Votes, int, int]:
     rank = np.arange(len(users)) - np.repeat(start, counts)
     keep = np.zeros(len(votes), dtype=bool)
     keep[order[rank < cap]] = True
-    return votes.take(keep), cap, int((counts > cap).sum())
+    return keep, cap, int((counts > cap).sum())
+
+
+def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values.astype(str), return_inverse=True), hashing instead of sorting a million strings
+    (the sort and the fixed-width copies were seconds and hundreds of MiB at a million votes)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), sort=False)
+    names = np.asarray([str(u) for u in uniques])
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return names[order], rank[codes]
+
+
+def track_rows(engine: Engine, tracks: np.ndarray) -> np.ndarray:
+    """Each vote's catalogue row, -1 for a track the catalogue lacks (looked up once per distinct id)."""
+    names, codes = sorted_codes(tracks)
+    found = (engine.row_of(t) for t in names.tolist())
+    return np.asarray([-1 if r is None else r for r in found], dtype=np.int64)[codes]
+
+
+def user_strings(users: np.ndarray) -> np.ndarray:
+    """The users' ids as an object array of str, one str object per distinct user (not one per vote)."""
+    distinct, codes = np.unique(users, return_inverse=True)
+    return np.asarray([str(u) for u in distinct.tolist()], dtype=object)[codes.reshape(-1)]
 
 
 def split_last(votes: Votes, cfg: RankerJobConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -201,21 +241,20 @@ class Trained:
 
 def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Trained:
     """Fit both models on the capped votes and evaluate them on each user's newest votes."""
-    found = (engine.row_of(str(t)) for t in votes.tracks)
-    rows = np.asarray([-1 if r is None else r for r in found], dtype=np.int64)
+    rows = track_rows(engine, votes.tracks)
     known = rows >= 0
     dropped = int((~known).sum())
     votes, rows = votes.take(known), rows[known]
-    votes_capped, cap, capped_users = cap_per_user(votes, cfg)
-    keep = np.isin(votes.ids, votes_capped.ids)
-    votes, rows = votes_capped, rows[keep]
+    keep, cap, capped_users = cap_mask(votes, cfg)
+    votes, rows = votes.take(keep), rows[keep]
+    del known, keep
     if len(votes) < cfg.min_rows:
         raise ModelInputError(f"only {len(votes)} usable votes; at least {cfg.min_rows} are needed to train")
     tr, va = split_last(votes, cfg)
     labels = (votes.values > 0).astype(np.float32)
     artists = first_artists(engine)
     x = engine.scaled[rows]
-    user_keys = votes.users.astype(str)
+    user_keys = user_strings(votes.users)
 
     t0 = time.perf_counter()
     n_train = int(tr.sum())
@@ -235,7 +274,9 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
     # ---- validation: each model, then the blend split that ranks held-out votes best
     y = labels[va]
     prob = clf.predict_proba(user_keys[va], x[va], list(artists[rows[va]])) if va.any() else np.zeros(0)
-    cf_logit, cf_known, ease_grid = cf_validation(cf, cf_users, cf_items, user_keys[va], votes.tracks[va], y)
+    cf_logit, cf_known, ease_grid = cf_validation(
+        cf, cf_users, cf_items, user_keys[va].astype(str), votes.tracks[va], y
+    )
     cf_part = np.where(cf_known, sigmoid(cf_logit) - 0.5, 0.0)
     grid: dict[str, float | None] = {}
     best_share, best_auc = 0.0, None
@@ -286,8 +327,8 @@ def fit_cf(
     device: str,
 ) -> tuple[CFModel, np.ndarray, np.ndarray, int, dict[str, float]]:
     """The CF model on the training votes: (model, sorted user keys, sorted track ids, batch, fit stats)."""
-    cf_users, u_idx = np.unique(users, return_inverse=True)
-    cf_items, i_idx = np.unique(tracks.astype(str), return_inverse=True)
+    cf_users, u_idx = sorted_codes(users)
+    cf_items, i_idx = sorted_codes(tracks)
     item_rows = np.asarray([engine.row_of(t) for t in cf_items], dtype=np.int64)
     n_train = len(users)
     # Enough optimiser steps on small data too: at least ~16 batches per epoch.

@@ -31,6 +31,7 @@ from songrec.domain.records import (
     TrackInfo,
     TrainingRunRecord,
     UserRecord,
+    VotePage,
 )
 from songrec.domain.vocabulary import (
     CHART_PERIODS,
@@ -79,6 +80,7 @@ __all__ = [
     "SUGGESTION_KINDS",
     "TRAINING_STATUSES",
     "FeedbackRecord",
+    "VotePage",
     "FeedbackResult",
     "FeedbackSource",
     "Filters",

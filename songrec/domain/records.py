@@ -32,6 +32,22 @@ class UserRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VotePage:
+    """A page of votes as parallel columns, oldest first: what a job that reads every vote needs (the
+    training job, the listeners-like-you cache) without a FeedbackRecord per vote, which at a million
+    votes cost more than the query."""
+
+    ids: tuple[int, ...]
+    user_ids: tuple[int, ...]
+    track_ids: tuple[str, ...]
+    values: tuple[int, ...]
+    undone: tuple[bool, ...]  # True where the vote was undone or replaced (only with include_undone)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackRecord:
     """One vote. ``undone_at`` is the tombstone: set by undo, or when an opposite vote replaced it."""
 

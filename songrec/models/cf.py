@@ -315,9 +315,13 @@ class CFModel:
         for epoch in range(cfg.epochs):
             neg_u = pos_users[rng.integers(0, len(pos_users), n_neg)] if n_neg else users[:0]
             neg_i = rng.integers(0, self.n_items, len(neg_u))
-            keep = ~np.isin(neg_u * self.n_items + neg_i, observed, assume_unique=False)
-            all_u = t(np.concatenate([users, neg_u[keep]]))
-            all_i = t(np.concatenate([items, neg_i[keep]]))
+            pair = neg_u * self.n_items + neg_i
+            at = np.minimum(np.searchsorted(observed, pair), len(observed) - 1)
+            keep = observed[at] != pair  # not an observed pair (observed is sorted: no isin sort)
+            small = np.int32 if max(self.n_users, self.n_items) < 2**31 else np.int64  # half the bytes
+            all_u = t(np.concatenate([users, neg_u[keep]]).astype(small))
+            all_i = t(np.concatenate([items, neg_i[keep]]).astype(small))
+            del pair, at, neg_i
             all_y = t(np.concatenate([label, np.zeros(keep.sum(), np.float32)]))
             all_w = t(np.concatenate([weight, np.full(keep.sum(), cfg.neg_weight, np.float32)]))
             order = torch.randperm(len(all_u), generator=gen).to(self.device)
@@ -337,6 +341,7 @@ class CFModel:
                 total += loss.item() * len(b)
                 seen += len(b)
             epoch_loss = total / max(seen, 1)
+            del all_u, all_i, all_y, all_w, order  # before the next epoch's copies are made
             if on_epoch is not None:
                 net.eval()
                 on_epoch(epoch + 1, epoch_loss)

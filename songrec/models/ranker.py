@@ -206,11 +206,19 @@ def load_ranker(
 ) -> HybridRanker:
     """Load the current ranker artifact (or `version`) against `engine`; ArtifactError when unusable.
 
-    Serving scores a few hundred rows per request: cpu is right for that even on a GPU machine.
+    Serving scores a few hundred rows per request: cpu is right for that even on a GPU machine, with one
+    torch thread. Requests already run side by side in the service's pool, and an op split over cores
+    that a retrain (or another request) keeps busy waits on its helper thread: that was most of the
+    serving p99 during a retrain (bench/retrain.py).
     """
+    import torch
+
     from songrec.models.base import ModelInputError
     from songrec.models.cf import CFModel
     from songrec.models.classifier import LikeClassifier
+
+    if device == "cpu" and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)  # process-wide: this is the serving process (training runs in a child)
 
     store = ArtifactStore(Path(root), RANKER_KIND)
     if version is None:

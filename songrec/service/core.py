@@ -551,14 +551,18 @@ class Service:
                     await self.user_data.load_privacy()  # another process may have changed someone's
                     last = await self._store.last_feedback_id()
                     votes = [
-                        (v.user_id, v.track_id, v.value)
-                        async for v in self._store.iter_feedback(batch_size=RATINGS_PAGE)
+                        vote
+                        async for page in self._store.iter_vote_pages(batch_size=RATINGS_PAGE)
+                        for vote in zip(page.user_ids, page.track_ids, page.values, strict=True)
                     ]
                 else:
                     changes = [
-                        (v.id, v.user_id, v.track_id, 0 if v.undone_at is not None else v.value)
-                        async for v in self._store.iter_feedback(
+                        (i, u, t, 0 if gone else value)
+                        async for page in self._store.iter_vote_pages(
                             since, include_undone=True, batch_size=RATINGS_PAGE
+                        )
+                        for i, u, t, value, gone in zip(
+                            page.ids, page.user_ids, page.track_ids, page.values, page.undone, strict=True
                         )
                     ]
         except BaseException:

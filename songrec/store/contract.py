@@ -31,6 +31,7 @@ from songrec.domain import (
     SuggestionRecord,
     TrainingRunRecord,
     UserRecord,
+    VotePage,
 )
 
 
@@ -118,6 +119,12 @@ class FeedbackStore(Protocol):
     def iter_feedback(
         self, since_id: int = 0, *, include_undone: bool = False, batch_size: int = 5000
     ) -> AsyncIterator[FeedbackRecord]: ...
+    def iter_vote_pages(
+        self, since_id: int = 0, *, include_undone: bool = False, batch_size: int = 20000
+    ) -> AsyncIterator[VotePage]:
+        """iter_feedback's id, user, track and value as columns, a page at a time (no record per vote)."""
+        ...
+
     async def feedback_count_since(self, since_id: int = 0, *, since_ts: float | None = None) -> int: ...
     async def last_feedback_id(self) -> int: ...
 

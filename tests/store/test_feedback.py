@@ -86,6 +86,31 @@ async def test_feedback_cursors_and_streaming(store: StoreBackend) -> None:
     assert [r.id for r in await store.all_feedback(since_id=mid)] == [r.id for r in streamed[10:]]
 
 
+async def test_vote_pages_are_the_stream_as_columns(store: StoreBackend) -> None:
+    for i in range(11):
+        await store.add_feedback(ALICE + i % 3, f"t{i}", 1 if i % 2 else -1, "command")
+    await store.add_feedback(ALICE, "t0", 1, "command")  # replaces the dislike of t0
+    await store.undo_feedback(ALICE + 1, "t1")
+    for include_undone in (False, True):
+        pages = [p async for p in store.iter_vote_pages(include_undone=include_undone, batch_size=4)]
+        assert [len(p) for p in pages][:-1] == [4] * (len(pages) - 1)
+        got = [
+            (i, u, t, val, gone)
+            for p in pages
+            for i, u, t, val, gone in zip(p.ids, p.user_ids, p.track_ids, p.values, p.undone, strict=True)
+        ]
+        want = [
+            (r.id, r.user_id, r.track_id, r.value, not r.live)
+            async for r in store.iter_feedback(include_undone=include_undone)
+        ]
+        assert got == want
+        assert any(gone for *_, gone in got) == include_undone
+    last = (await store.all_feedback())[-3].id
+    tail = [p async for p in store.iter_vote_pages(last)]
+    assert [i for p in tail for i in p.ids] == [r.id for r in await store.all_feedback(since_id=last)]
+    assert [p async for p in store.iter_vote_pages(10**9)] == []
+
+
 async def test_500_concurrent_writers_lose_and_double_nothing(store: StoreBackend) -> None:
     users = [300000000000000000 + u for u in range(50)]
     rng = random.Random(7)

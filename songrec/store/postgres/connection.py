@@ -109,6 +109,9 @@ class PgConn:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         return Result(_count(await self.raw.execute(numbered(sql), *params)))
 
+    async def fetch_tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self.execute_fetchall(sql, params)]
+
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         return await self.raw.fetch(numbered(sql), *params)
 

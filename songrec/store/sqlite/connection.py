@@ -75,6 +75,11 @@ class _ThreadConn:
     async def execute_fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         return self._raw.execute(sql, params).fetchall()
 
+    async def fetch_tuples(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        cursor = self._raw.execute(sql, params)
+        cursor.row_factory = None  # plain tuples: a Row per result costs more than the query
+        return cursor.fetchall()
+
 
 def _drive(job: Job[T], raw: sqlite3.Connection) -> T:
     """Run a statement-only job's coroutine to its end on this thread (it must never suspend)."""

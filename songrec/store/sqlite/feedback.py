@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from songrec.domain import FEEDBACK_SOURCES, FeedbackRecord, InvalidInput, NotFound
+from songrec.domain import FEEDBACK_SOURCES, FeedbackRecord, InvalidInput, NotFound, VotePage
 from songrec.store import _validate as v
 from songrec.store.sqlite import rows
 from songrec.store.sqlite.connection import Database, InThread
@@ -235,6 +235,34 @@ class SqliteFeedback:
             if len(page) < size:
                 return
             cursor = page[-1].id
+
+    async def iter_vote_pages(
+        self, since_id: int = 0, *, include_undone: bool = False, batch_size: int = 20000
+    ) -> AsyncIterator[VotePage]:
+        """The same votes as iter_feedback, as columns: a page is one query and one transpose in C."""
+        since_id = v.non_negative(since_id, "since_id")
+        size = v.positive_limit(batch_size, "batch_size")
+        where = "" if include_undone else " AND undone_at IS NULL"
+        sql = (
+            "SELECT id, user_id, track_id, value, undone_at IS NOT NULL FROM feedback"
+            f" WHERE id > ?{where} ORDER BY id LIMIT ?"
+        )
+
+        async def page_of(conn: Conn, after: int) -> VotePage:
+            found = await rows.all_tuples(conn, sql, (after, size))
+            if not found:
+                return VotePage((), (), (), (), ())
+            ids, users, tracks, values, undone = zip(*found, strict=True)
+            return VotePage(ids, users, tracks, values, tuple(map(bool, undone)))
+
+        cursor = since_id
+        while True:
+            page = await self._db.read(InThread(lambda c, after=cursor: page_of(c, after)))
+            if len(page):
+                yield page
+            if len(page) < size:
+                return
+            cursor = page.ids[-1]
 
     async def feedback_count_since(self, since_id: int = 0, *, since_ts: float | None = None) -> int:
         """How many votes were recorded after ``since_id`` (and at or after ``since_ts`` if given), live

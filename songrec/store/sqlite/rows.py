@@ -77,6 +77,15 @@ async def all_rows(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[sql
     return list(await conn.execute_fetchall(sql, params))
 
 
+async def all_tuples(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """all_rows as plain tuples, for pages of many thousand rows read by position. Inside an InThread
+    job (SQLite's own thread) and on PostgreSQL the connection fetches them as tuples directly."""
+    fetch = getattr(conn, "fetch_tuples", None)
+    if fetch is not None:
+        return list(await fetch(sql, params))
+    return [tuple(r) for r in await conn.execute_fetchall(sql, params)]
+
+
 async def ensure_user(conn: Conn, user_id: int, now: float) -> None:
     """Inside a write job: the users row every feedback, suggestion and membership hangs off."""
     await conn.execute(

@@ -138,6 +138,7 @@ class Store:
     feedback_and_recent = _Forward("feedback", SqliteFeedback.feedback_and_recent)
     all_feedback = _Forward("feedback", SqliteFeedback.all_feedback)
     iter_feedback = _Forward("feedback", SqliteFeedback.iter_feedback)
+    iter_vote_pages = _Forward("feedback", SqliteFeedback.iter_vote_pages)
     feedback_count_since = _Forward("feedback", SqliteFeedback.feedback_count_since)
     last_feedback_id = _Forward("feedback", SqliteFeedback.last_feedback_id)
     # suggestions
