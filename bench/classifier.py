@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from songrec.models.classifier import (  # noqa: E402
     BOOSTED,
     DENSE,
+    ENSEMBLE,
     LikeClassifier,
     artist_features,
     oof_artist_features,
@@ -119,7 +120,11 @@ def run(path: Path, folds: int, seed: int, epochs: int | None) -> list[Result]:
     users = [USER] * len(y)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     dense = replace(DENSE, seed=seed) if epochs is None else replace(DENSE, seed=seed, epochs=epochs)
-    presets = {" (dense, default)": dense, " (boosted)": replace(BOOSTED, seed=seed)}
+    presets = {
+        " (ensemble, default)": replace(ENSEMBLE, seed=seed),
+        " (boosted)": replace(BOOSTED, seed=seed),
+        " (dense)": dense,
+    }
     results: dict[str, Result] = {}
 
     def record(name: str, fold_y: np.ndarray, proba: np.ndarray, seconds: float) -> None:
@@ -166,8 +171,9 @@ def table(results: list[Result], folds: int, seed: int, path: Path, rows: int) -
         "",
         f"Data: `{shown}` ({rows:,} songs, one listener; a row-index column is dropped). "
         "Features: 13 sonic attributes; '+ artist' adds artist like-rate/count features computed inside "
-        "each training fold (out-of-fold for training rows). songrec's default is the seed's dense "
-        "network; 'boosted' is the opt-in tree family (trees over sonic, artist and personal features).",
+        "each training fold (out-of-fold for training rows). songrec's default, 'ensemble', averages "
+        "boosted trees and ExtraTrees over sonic, artist and personal features; 'boosted' is the "
+        "boosted trees alone (k-fold personal logits) and 'dense' the seed's dense network (presets).",
         "",
         "| model | accuracy mean | accuracy std | ROC-AUC mean | ROC-AUC std | fit+predict s (all folds) |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -200,10 +206,14 @@ def main() -> None:
         "classifier.md" if args.data is None else f"classifier-{path.name.split('.')[0]}.md"
     )
     t0 = time.perf_counter()
+    load_before = os.getloadavg()
     results = run(path, args.folds, args.seed, args.epochs)
     text = table(results, args.folds, args.seed, path, len(load(path)[1]))
+    load_after = os.getloadavg()
     text += (
-        f"\nTotal wall time: {time.perf_counter() - t0:.0f} s ({torch.get_num_threads()} torch threads).\n"
+        f"\nTotal wall time: {time.perf_counter() - t0:.0f} s ({torch.get_num_threads()} torch threads, "
+        f"{os.cpu_count()} cores; 1-min load average {load_before[0]:.1f} at the start, "
+        f"{load_after[0]:.1f} at the end, 15-min {load_after[2]:.1f}).\n"
     )
     write_report(text, out)
 

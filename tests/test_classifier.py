@@ -1,4 +1,6 @@
-"""The like/dislike classifier learns planted tastes, keeps per-user boundaries and survives save/load."""
+"""The like/dislike classifier learns planted tastes, keeps per-user boundaries and survives save/load.
+
+The shared checks run on the default family (the ensemble) and on the dense preset."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 from songrec.models.base import ModelInputError, NotFittedError
 from songrec.models.classifier import ClassifierConfig, LikeClassifier, oof_artist_features
 
-FAST = ClassifierConfig(epochs=40, batch_size=64, seed=0)
+FAST = ClassifierConfig(epochs=40, batch_size=64, seed=0)  # the default family; epochs are dense's
+FAST_DENSE = ClassifierConfig(family="dense", epochs=40, batch_size=64, seed=0)
+FAMILIES = {"ensemble": FAST, "dense": FAST_DENSE}
 
 
 def planted(n: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -26,10 +30,14 @@ def planted(n: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     return users, x, y
 
 
-@pytest.fixture(scope="module")
-def trained() -> LikeClassifier:
+def test_the_default_family_is_the_ensemble() -> None:
+    assert ClassifierConfig().family == "ensemble" and FAST.family == "ensemble"
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def trained(request: pytest.FixtureRequest) -> LikeClassifier:
     users, x, y = planted(900, seed=1)
-    model = LikeClassifier(FAST)
+    model = LikeClassifier(FAMILIES[request.param])
     metrics = model.fit(users, x, y)
     assert metrics["rows"] == 900 and metrics["users"] == 3
     return model
@@ -67,7 +75,8 @@ def test_save_load_round_trip_is_identical(trained: LikeClassifier, tmp_path: Pa
     assert np.array_equal(trained.predict_proba(users, x), again.predict_proba(users, x))
 
 
-def test_artist_taste_helps_and_round_trips(tmp_path: Path) -> None:
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_artist_taste_helps_and_round_trips(family: str, tmp_path: Path) -> None:
     """Songs by an artist are liked or disliked as a block while the sonic features are pure noise."""
     rng = np.random.default_rng(4)
     artist_like = rng.random(40) < 0.5
@@ -76,7 +85,7 @@ def test_artist_taste_helps_and_round_trips(tmp_path: Path) -> None:
     y = artist_like[arts].astype(np.int64)
     names = [f"artist{a}" for a in arts]
     users = ["u"] * 800
-    model = LikeClassifier(FAST)
+    model = LikeClassifier(FAMILIES[family])
     model.fit(users[:600], x[:600], y[:600], artists=names[:600])
     p = model.predict_proba(users[600:], x[600:], artists=names[600:])
     assert ((p >= 0.5) == y[600:]).mean() > 0.9
@@ -118,7 +127,8 @@ def test_predict_before_fit_and_wrong_width(trained: LikeClassifier) -> None:
         trained.predict_proba(["loud"], [[0.1, 0.2]])
 
 
-def test_personal_boundaries_survive_many_users() -> None:
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_personal_boundaries_survive_many_users(family: str) -> None:
     """Per-user parameters see 1/N of each batch's loss; a coupled L2 penalty used to win over that
     signal once there were thousands of users and users fell back to the global boundary."""
     from sklearn.metrics import roc_auc_score
@@ -130,7 +140,7 @@ def test_personal_boundaries_survive_many_users() -> None:
     x = rng.random((len(users), n_feat)).astype(np.float32)
     y = (((x - 0.5) * w[users]).sum(axis=1) > 0).astype(np.float32)  # no global signal at all
     train = np.tile(np.arange(per_user) < 30, n_users)
-    model = LikeClassifier(ClassifierConfig(epochs=8, batch_size=4096, seed=0, device="cpu"))
+    model = LikeClassifier(ClassifierConfig(family=family, epochs=8, batch_size=4096, seed=0, device="cpu"))
     model.fit([str(u) for u in users[train]], x[train], y[train])
     proba = model.predict_proba([str(u) for u in users[~train]], x[~train])
     assert roc_auc_score(y[~train], proba) > 0.85  # 0.97 now; 0.61 with the coupled penalty
@@ -157,3 +167,21 @@ def test_boosted_family_personalises_falls_back_and_round_trips(tmp_path: Path) 
     assert np.array_equal(
         model.predict_proba(test_users, test_x), LikeClassifier.load(path).predict_proba(test_users, test_x)
     )
+
+
+def test_dense_models_saved_before_the_tree_families_still_load(tmp_path: Path) -> None:
+    """A dense classifier saved by an older songrec (no family, no tree settings) loads as dense."""
+    import torch
+
+    users, x, y = planted(300, seed=5)
+    model = LikeClassifier(ClassifierConfig(family="dense", epochs=5, batch_size=64, seed=0))
+    model.fit(users, x, y)
+    path = tmp_path / "old.pt"
+    model.save(path)
+    state = torch.load(path, weights_only=False)
+    for key in ("family", "trees", "forest", "threads"):
+        state["config"].pop(key)
+    torch.save(state, path)
+    again = LikeClassifier.load(path)
+    assert again.config.family == "dense"
+    assert np.array_equal(model.predict_proba(users, x), again.predict_proba(users, x))
