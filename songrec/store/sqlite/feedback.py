@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from typing import Any
 
 from songrec.domain import FEEDBACK_SOURCES, FeedbackRecord, InvalidInput, NotFound, VotePage
@@ -218,51 +218,52 @@ class SqliteFeedback:
         self, since_id: int = 0, *, include_undone: bool = False, batch_size: int = 5000
     ) -> AsyncIterator[FeedbackRecord]:
         """Stream votes by id in pages (keyset pagination), so a big table never sits in memory at once."""
-        since_id = v.non_negative(since_id, "since_id")
-        size = v.positive_limit(batch_size, "batch_size")
-        where = "" if include_undone else " AND undone_at IS NULL"
-        sql = f"SELECT * FROM feedback WHERE id > ?{where} ORDER BY id LIMIT ?"
 
-        async def page_of(conn: Conn, after: int) -> list[FeedbackRecord]:
+        async def page_of(conn: Conn, sql: str, params: tuple[int, int]) -> list[FeedbackRecord]:
             # Records built on SQLite's thread (InThread): a page of thousands is not one long loop callback.
-            return [rows.feedback(r) for r in await rows.all_rows(conn, sql, (after, size))]
+            return [rows.feedback(r) for r in await rows.all_rows(conn, sql, params)]
 
-        cursor = since_id
-        while True:
-            page = await self._db.read(InThread(lambda c, after=cursor: page_of(c, after)))
+        async for page in self._pages("*", page_of, since_id, include_undone, batch_size):
             for record in page:
                 yield record
-            if len(page) < size:
-                return
-            cursor = page[-1].id
 
     async def iter_vote_pages(
         self, since_id: int = 0, *, include_undone: bool = False, batch_size: int = 20000
     ) -> AsyncIterator[VotePage]:
         """The same votes as iter_feedback, as columns: a page is one query and one transpose in C."""
-        since_id = v.non_negative(since_id, "since_id")
-        size = v.positive_limit(batch_size, "batch_size")
-        where = "" if include_undone else " AND undone_at IS NULL"
-        sql = (
-            "SELECT id, user_id, track_id, value, undone_at IS NOT NULL FROM feedback"
-            f" WHERE id > ?{where} ORDER BY id LIMIT ?"
-        )
 
-        async def page_of(conn: Conn, after: int) -> VotePage:
-            found = await rows.all_tuples(conn, sql, (after, size))
+        async def page_of(conn: Conn, sql: str, params: tuple[int, int]) -> VotePage:
+            found = await rows.all_tuples(conn, sql, params)
             if not found:
                 return VotePage((), (), (), (), ())
             ids, users, tracks, values, undone = zip(*found, strict=True)
             return VotePage(ids, users, tracks, values, tuple(map(bool, undone)))
 
-        cursor = since_id
-        while True:
-            page = await self._db.read(InThread(lambda c, after=cursor: page_of(c, after)))
+        columns = "id, user_id, track_id, value, undone_at IS NOT NULL"
+        async for page in self._pages(columns, page_of, since_id, include_undone, batch_size):
             if len(page):
                 yield page
+
+    async def _pages(
+        self,
+        columns: str,
+        page_of: Callable[[Conn, str, tuple[int, int]], Awaitable[Sized]],
+        since_id: int,
+        include_undone: bool,
+        batch_size: int,
+    ) -> AsyncIterator[Any]:
+        """Keyset pagination by id, each page read on SQLite's thread; a page's first column is the id."""
+        since_id = v.non_negative(since_id, "since_id")
+        size = v.positive_limit(batch_size, "batch_size")
+        where = "" if include_undone else " AND undone_at IS NULL"
+        sql = f"SELECT {columns} FROM feedback WHERE id > ?{where} ORDER BY id LIMIT ?"
+        cursor = since_id
+        while True:
+            page: Any = await self._db.read(InThread(lambda c, after=cursor: page_of(c, sql, (after, size))))
+            yield page
             if len(page) < size:
                 return
-            cursor = page.ids[-1]
+            cursor = page.ids[-1] if isinstance(page, VotePage) else page[-1].id
 
     async def feedback_count_since(self, since_id: int = 0, *, since_ts: float | None = None) -> int:
         """How many votes were recorded after ``since_id`` (and at or after ``since_ts`` if given), live
