@@ -121,9 +121,9 @@ def run(path: Path, folds: int, seed: int, epochs: int | None) -> list[Result]:
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     dense = replace(DENSE, seed=seed) if epochs is None else replace(DENSE, seed=seed, epochs=epochs)
     presets = {
-        " (ensemble, default)": replace(ENSEMBLE, seed=seed),
+        " (ensemble)": replace(ENSEMBLE, seed=seed),
         " (boosted)": replace(BOOSTED, seed=seed),
-        " (dense)": dense,
+        " (dense, default)": dense,
     }
     results: dict[str, Result] = {}
 
@@ -171,9 +171,9 @@ def table(results: list[Result], folds: int, seed: int, path: Path, rows: int) -
         "",
         f"Data: `{shown}` ({rows:,} songs, one listener; a row-index column is dropped). "
         "Features: 13 sonic attributes; '+ artist' adds artist like-rate/count features computed inside "
-        "each training fold (out-of-fold for training rows). songrec's default, 'ensemble', averages "
-        "boosted trees and ExtraTrees over sonic, artist and personal features; 'boosted' is the "
-        "boosted trees alone (k-fold personal logits) and 'dense' the seed's dense network (presets).",
+        "each training fold (out-of-fold for training rows). songrec's default is 'dense', the seed's "
+        "dense network; 'ensemble' averages boosted trees and ExtraTrees over sonic, artist and personal "
+        "features and 'boosted' is the boosted trees alone (k-fold personal logits), both opt-in.",
         "",
         "| model | accuracy mean | accuracy std | ROC-AUC mean | ROC-AUC std | fit+predict s (all folds) |",
         "| --- | --- | --- | --- | --- | --- |",

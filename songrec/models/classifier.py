@@ -2,16 +2,17 @@
 
 Three families behind one interface (fit / predict_proba / save / load):
 
-- "ensemble" (the default, ENSEMBLE): each known user's ridge logistic regression on the scaled sonic
+- "ensemble" (ENSEMBLE, opt-in): each known user's ridge logistic regression on the scaled sonic
   features gives a personal logit (approximate leave-one-out for training rows) and a vote count;
   shared histogram-boosted trees and ExtraTrees see those beside the sonic and artist features, and
-  their probabilities are averaged with equal weight (songrec/models/like_trees.py). Why the default:
-  it is the best row of bench/classifier.py by accuracy and ROC-AUC, ahead of a random forest and
-  gradient boosting on the same in-fold features (reports/classifier.md), and at a million votes /
-  10k users it fits in well under a minute on one thread with a higher validation AUC than the dense
-  net, which takes minutes (the two tree learners make different errors; averaging them helps AUC).
+  their probabilities are averaged with equal weight (songrec/models/like_trees.py). It leads
+  bench/classifier.py on ROC-AUC, ahead of a random forest and gradient boosting on the same in-fold
+  features (reports/classifier.md), and at a million votes / 10k users it fits in ~30 s on one thread
+  with a higher validation AUC than the dense net (~140 s). Not yet the default: scoring 120 candidate
+  rows costs ~60 ms in scikit-learn's forest against ~2 ms for the dense net, and serving scores several
+  such batches per recommend.
 - "boosted" (BOOSTED): the boosted trees alone, with k-fold personal logits, as first shipped.
-- "dense" (DENSE): the seed's dense network after the Spotify deep-learning paper, a learned user
+- "dense" (the default, DENSE): the seed's dense network after the Spotify deep-learning paper, a learned user
   embedding and a per-user linear term (songrec/models/like_net.py). Old saved models load as dense.
 
 Index 0 is the reserved "global" user. A share of training rows (global_drop) is shown with the
@@ -78,7 +79,7 @@ METRIC_ROWS = 200_000
 
 @dataclass
 class ClassifierConfig:
-    family: str = "ensemble"
+    family: str = "dense"
     #: The dense network's settings (family "dense").
     hidden: tuple[int, ...] = (64, 32)
     user_dim: int = 8
