@@ -130,8 +130,8 @@ def _tensors(state: dict[str, object]) -> dict[str, object]:
     return {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
 
 
-#: The default ensemble, the seed's dense network and the boosted family as it first shipped (k-fold
-#: personal logits, no forest): the songrec rows of bench/classifier.py.
+#: The ensemble, the seed's dense network (the default) and the boosted family as it first shipped
+#: (k-fold personal logits, no forest): the songrec rows of bench/classifier.py.
 ENSEMBLE = ClassifierConfig(family="ensemble")
 DENSE = ClassifierConfig(family="dense")
 BOOSTED = ClassifierConfig(family="boosted", trees=TreeSettings(max_rows=300_000, user_folds=5))
