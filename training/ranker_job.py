@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -186,17 +185,6 @@ def cap_mask(votes: Votes, cfg: RankerJobConfig) -> tuple[np.ndarray, int, int]:
     return keep, cap, int((counts > cap).sum())
 
 
-def release_memory() -> None:
-    """Hand freed heap memory back to the OS between phases (glibc keeps it otherwise, and the peak RSS of
-    the job is what a shared 2-core box feels); a no-op where there is no glibc."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(values.astype(str), return_inverse=True), hashing instead of sorting a million strings
     (the sort and the fixed-width copies were seconds and hundreds of MiB at a million votes)."""
@@ -281,7 +269,6 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
     )
     clf_fit = clf.fit(user_keys[tr], x[tr], labels[tr], list(artists[rows[tr]]))
     t_clf = time.perf_counter() - t0
-    release_memory()  # the classifier's training copies, before the CF model makes its own
 
     t0 = time.perf_counter()
     cf, cf_users, cf_items, cf_batch, cf_fit = fit_cf(
@@ -483,7 +470,6 @@ def _run_job(db_path: str | Path, root: Path, cfg: RankerJobConfig, *, force: bo
     started = time.perf_counter()
     votes = asyncio.run(read_votes(db_path))
     read_s = time.perf_counter() - started
-    release_memory()  # the pages the votes were read in
     try:
         engine = Engine.load(root)
     except ArtifactError as exc:
