@@ -121,9 +121,9 @@ def run(path: Path, folds: int, seed: int, epochs: int | None) -> list[Result]:
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     dense = replace(DENSE, seed=seed) if epochs is None else replace(DENSE, seed=seed, epochs=epochs)
     presets = {
-        " (ensemble)": replace(ENSEMBLE, seed=seed),
+        " (ensemble, default)": replace(ENSEMBLE, seed=seed),
         " (boosted)": replace(BOOSTED, seed=seed),
-        " (dense, default)": dense,
+        " (dense, the seed's)": dense,
     }
     results: dict[str, Result] = {}
 

@@ -1,6 +1,6 @@
 """The like/dislike classifier learns planted tastes, keeps per-user boundaries and survives save/load.
 
-The shared checks run on the ensemble preset and on the default family (dense)."""
+The shared checks run on the default family (the ensemble) and on the seed's dense net."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def planted(n: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     return users, x, y
 
 
-def test_the_default_family_is_the_dense_net_until_trees_score_fast_enough_to_serve() -> None:
-    assert ClassifierConfig().family == "dense" and FAST.family == "ensemble"
+def test_the_default_family_is_the_ensemble() -> None:
+    assert ClassifierConfig().family == "ensemble" and FAST_DENSE.family == "dense"
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))

@@ -62,7 +62,8 @@ def test_ensemble_saves_its_forest_and_boosted_has_none(tmp_path: Path) -> None:
         path = tmp_path / f"{cfg.family}.pt"
         model.save(path)
         again = LikeClassifier.load(path)
-        assert (again._forest is not None) is has_forest
+        assert again._trees is not None
+        assert (b"p_forest" in again._trees.graph) is has_forest
         assert np.array_equal(model.predict_proba(names, x), again.predict_proba(names, x))
         p = again.predict_proba(["u1", "u2"], np.array([[0.9, 0.5, 0.5], [0.9, 0.5, 0.5]], np.float32))
         assert p[0] > 0.5 > p[1]  # user 1 likes a high first feature, user 2 dislikes it
