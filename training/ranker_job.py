@@ -256,7 +256,6 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
     tr, va = split_last(votes, cfg)
     labels = (votes.values > 0).astype(np.float32)
     artists = first_artists(engine)
-    x = engine.scaled[rows]
     user_keys = user_strings(votes.users)
 
     t0 = time.perf_counter()
@@ -267,7 +266,8 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
             family=cfg.clf_family, epochs=cfg.clf_epochs, batch_size=clf_batch, seed=cfg.seed, device=device
         )
     )
-    clf_fit = clf.fit(user_keys[tr], x[tr], labels[tr], list(artists[rows[tr]]))
+    # Feature rows are gathered per use, never for all votes at once (memory at a million votes).
+    clf_fit = clf.fit(user_keys[tr], engine.scaled[rows[tr]], labels[tr], list(artists[rows[tr]]))
     t_clf = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -278,7 +278,11 @@ def train(votes: Votes, engine: Engine, cfg: RankerJobConfig, device: str) -> Tr
 
     # ---- validation: each model, then the blend split that ranks held-out votes best
     y = labels[va]
-    prob = clf.predict_proba(user_keys[va], x[va], list(artists[rows[va]])) if va.any() else np.zeros(0)
+    prob = (
+        clf.predict_proba(user_keys[va], engine.scaled[rows[va]], list(artists[rows[va]]))
+        if va.any()
+        else np.zeros(0)
+    )
     cf_logit, cf_known, ease_grid = cf_validation(
         cf, cf_users, cf_items, user_keys[va].astype(str), votes.tracks[va], y
     )

@@ -58,6 +58,9 @@ class _Rows:
             )
 
 
+_DOT_CHUNK = 65_536
+
+
 def _solve_side(fixed: torch.Tensor, side: _Rows, start: torch.Tensor, cfg: ALSConfig) -> torch.Tensor:
     """A few conjugate-gradient steps on every row's normal equations at once, from the last solution.
 
@@ -68,12 +71,17 @@ def _solve_side(fixed: torch.Tensor, side: _Rows, start: torch.Tensor, cfg: ALSC
     gram = fixed.T @ fixed
     counts = (side.crow[1:] - side.crow[:-1]).to(fixed.dtype)
     penalty = (cfg.reg * (1.0 + counts) ** cfg.reg_exponent)[:, None]
-    y = fixed[side.cols]  # (nnz, dim), fixed during this side's solve
     extra = side.conf - 1.0
     n_cols = fixed.shape[0]
+    nnz = len(side.cols)
 
     def apply(v: torch.Tensor) -> torch.Tensor:
-        dots = torch.einsum("nd,nd->n", y, v[side.rows])
+        # y . v per interaction, gathered a chunk at a time: the whole (nnz, dim) gathers were two
+        # ~100 MB temporaries at a million votes, the peak of the retrain's memory.
+        dots = torch.empty(nnz, dtype=fixed.dtype, device=fixed.device)
+        for s in range(0, nnz, _DOT_CHUNK):
+            e = min(s + _DOT_CHUNK, nnz)
+            dots[s:e] = torch.einsum("nd,nd->n", fixed[side.cols[s:e]], v[side.rows[s:e]])
         return torch.addmm(penalty * v, v, gram) + side.matrix(extra * dots, n_cols) @ fixed
 
     b = side.matrix(side.conf * side.pref, n_cols) @ fixed

@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from songrec.models.base import ModelInputError
+
 
 @dataclass(frozen=True)
 class EASEConfig:
@@ -73,11 +75,16 @@ def fit_ease(profile: sp.csr_matrix, items: np.ndarray, cfg: EASEConfig, device:
     The Gram matrix is a sparse product on the host; the Cholesky inverse (the O(k^3) part) runs on
     ``device``, float32 (lambda keeps the system well conditioned).
     """
-    sub = profile[:, items]
-    gram = torch.as_tensor((sub.T @ sub).toarray(), dtype=torch.float32, device=device)
+    sub = profile[:, items].astype(np.float32)  # float32 from the start: the dense Gram is k^2 floats
+    gram = torch.as_tensor((sub.T @ sub).toarray(), device=device)
+    del sub
     gram.diagonal().add_(cfg.lam)
-    p = torch.cholesky_inverse(torch.linalg.cholesky(gram))
-    del gram
+    # In place: one k x k matrix alive, not three (this was the peak of a million-vote retrain's memory).
+    info = torch.empty((), dtype=torch.int32, device=device)
+    torch.linalg.cholesky_ex(gram, out=(gram, info))
+    if int(info) != 0:
+        raise ModelInputError(f"EASE: the Gram matrix is not positive definite (lambda {cfg.lam})")
+    p = torch.cholesky_inverse(gram, out=gram)
     weights = p.div_(-p.diagonal().clone()[None, :])
     weights.diagonal().zero_()
     return EASE(torch.as_tensor(items, dtype=torch.int64, device=device), weights, profile.shape[1])
