@@ -171,9 +171,9 @@ def table(results: list[Result], folds: int, seed: int, path: Path, rows: int) -
         "",
         f"Data: `{shown}` ({rows:,} songs, one listener; a row-index column is dropped). "
         "Features: 13 sonic attributes; '+ artist' adds artist like-rate/count features computed inside "
-        "each training fold (out-of-fold for training rows). songrec's default is 'dense', the seed's "
-        "dense network; 'ensemble' averages boosted trees and ExtraTrees over sonic, artist and personal "
-        "features and 'boosted' is the boosted trees alone (k-fold personal logits), both opt-in.",
+        "each training fold (out-of-fold for training rows). songrec's default is 'ensemble', which "
+        "averages boosted trees and ExtraTrees over sonic, artist and personal features; 'boosted' is the "
+        "boosted trees alone (k-fold personal logits) and 'dense' the seed's dense network, both presets.",
         "",
         "| model | accuracy mean | accuracy std | ROC-AUC mean | ROC-AUC std | fit+predict s (all folds) |",
         "| --- | --- | --- | --- | --- | --- |",

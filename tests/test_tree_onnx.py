@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 
+from songrec.models.base import ModelInputError
 from songrec.models.classifier import _tree_graph
 from songrec.models.tree_onnx import TreeScorer, ensemble_graph
 
@@ -63,3 +64,10 @@ def test_rows_of_the_wrong_width_are_refused_and_no_rows_score_nothing(fitted) -
     with pytest.raises(ValueError, match="6 features"):
         scorer.proba(np.zeros((3, 5), dtype=np.float32))
     assert scorer.proba(np.zeros((0, 6), dtype=np.float32)).shape == (0,)
+
+
+def test_a_damaged_graph_is_a_model_input_error_not_an_onnxruntime_one(fitted) -> None:
+    boosted, forest, _ = fitted
+    graph = ensemble_graph(boosted, forest)
+    with pytest.raises(ModelInputError, match="cannot be read"):
+        TreeScorer(graph[: len(graph) // 2])

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from songrec.models.base import ModelInputError
+
 __all__ = ["TreeScorer", "ensemble_graph"]
 
 
@@ -148,7 +150,12 @@ class TreeScorer:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # warnings would reach stderr on every load
         self.graph = graph
-        self._session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
+        try:
+            self._session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            raise ModelInputError(
+                f"the like/dislike trees cannot be read ({type(exc).__name__}: {exc})"
+            ) from exc
         self.n_features = int(self._session.get_inputs()[0].shape[1])
 
     def proba(self, x: np.ndarray) -> np.ndarray:
