@@ -96,6 +96,37 @@ def test_ids_and_links(titles: TitleIndex) -> None:
     assert Query.parse("https://open.spotify.com/track/123").broken is not None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0sf12qNH5qcw8qpgymFOqD",
+        " 6YffUZJ2R06kyxyK6onezL ",
+        "https://open.spotify.com/track/0sf12qNH5qcw8qpgymFOqD?si=abc",
+        "spotify:track:6YffUZJ2R06kyxyK6onezL",
+    ],
+)
+def test_a_known_id_or_track_link_is_a_direct_row_and_the_same_as_resolve(
+    titles: TitleIndex, text: str
+) -> None:
+    direct = titles.direct_row(Query.parse(text))
+    assert direct is not None and direct == titles.resolve(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9zzzzzzzzzzzzzzzzzzzzz",  # an id the catalogue lacks: the search (and Spotify) decide
+        "https://open.spotify.com/album/0sf12qNH5qcw8qpgymFOqD",
+        "https://open.spotify.com/track/123",
+        "Blinding Lights",
+        "",
+        "x" * 10_000,
+    ],
+)
+def test_anything_else_is_left_to_resolve(titles: TitleIndex, text: str) -> None:
+    assert titles.direct_row(Query.parse(text)) is None
+
+
 @pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "!!!", "\u200b\u200f"])
 def test_bad_queries_are_explained(titles: TitleIndex, text: str) -> None:
     with pytest.raises((InvalidInput, TrackNotFound)):

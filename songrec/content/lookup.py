@@ -274,8 +274,9 @@ class TitleIndex:
             raise InvalidInput(str(parsed.broken)) from parsed.broken
         if parsed.link is not None:
             return self._resolve_link(raw, parsed.link)
-        if is_spotify_id(text) and text in self.row_of_id:
-            return self.row_of_id[text]
+        direct = self.direct_row(parsed)
+        if direct is not None:
+            return direct
         if artist is None:
             for sep in (" - ", " by ", " — ", " – "):
                 if sep in text:
@@ -285,6 +286,16 @@ class TitleIndex:
                     except (InvalidInput, AmbiguousTrack, TrackNotFound):  # that reading found nothing
                         break
         return self._resolve_text(raw, text, artist)
+
+    def direct_row(self, query: Query) -> int | None:
+        """The row a catalogue track id or a track link to one names, else None: a dict lookup, which
+        callers on the event loop may run without a thread hop (a vote by id or button is most votes)."""
+        text = (query.text or "").strip()
+        if query.broken is not None or len(text) > MAX_QUERY_CHARS:
+            return None
+        if query.link is not None:
+            return self.row_of_id.get(query.link.id) if query.link.kind == "track" else None
+        return self.row_of_id.get(text) if is_spotify_id(text) else None
 
     def _resolve_link(self, raw: str, ref: SpotifyRef) -> int:
         if ref.kind != "track":

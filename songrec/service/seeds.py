@@ -113,6 +113,9 @@ class SeedResolver:
         return await self._song(engine, self._parse(text), artist)
 
     async def _song(self, engine: Engine, query: Query, artist: str | None = None) -> int:
+        direct = engine.titles.direct_row(query)  # an id or a link: no title search, so no thread
+        if direct is not None:
+            return direct
         try:
             return await asyncio.to_thread(engine.resolve, query, artist)
         except TrackNotFound as exc:
