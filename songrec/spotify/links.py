@@ -60,9 +60,11 @@ def _looks_like_bare_id(text: str) -> bool:
     """A bare id, not a 22-letter word: real ids are random base62, so they almost always mix digits/case."""
     if not is_spotify_id(text):
         return False
-    has_digit = any(c.isdigit() for c in text)
-    has_upper_inside = any(c.isupper() for c in text[1:])
-    has_lower = any(c.islower() for c in text)
+    # Base62 (ASCII letters and digits) only, so these string methods answer in C what any() over
+    # the characters did: a digit somewhere, an upper case letter after the first, a lower case one.
+    has_digit = not text.isalpha()
+    has_upper_inside = text[1:] != text[1:].lower()
+    has_lower = text != text.upper()
     return has_digit or (has_upper_inside and has_lower)
 
 

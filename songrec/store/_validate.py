@@ -63,7 +63,8 @@ def non_negative(value: Any, what: str) -> int:
 
 
 def track(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200 or any(c.isspace() for c in value):
+    # split() == [value]: non-empty and no whitespace anywhere (str.split uses isspace's definition), in C.
+    if not isinstance(value, str) or len(value) > 200 or value.split() != [value]:
         raise InvalidInput(
             f"track_id must be a non-empty id without spaces (e.g. a Spotify track id), got {value!r}"
         )
