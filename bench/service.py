@@ -298,6 +298,7 @@ async def community(args: argparse.Namespace, artifacts: Path, tmp: Path, probe:
     try:
         service.swap_ranker(PopularityPrior(engine.popularity))
         open_refresh_s = service.last_ratings_refresh_s
+        probe.reset()  # the service's serving from here on, not this phase's set-up (votes, open)
         idle = await recommend_level(service, users, 50, max(2, args.requests // 50))
         lag_before, what_before = probe.worst_s, probe.worst_what
         probe.worst_s, probe.worst_what = 0.0, ""
@@ -381,13 +382,14 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
                 rows.append((level, rec, fb))
                 print(f"  {level} concurrent done", file=sys.stderr)
             opened = await open_loop(service, users, OPEN_LOOP_RATE, args.open_seconds)
+            # The measurements end here: closing, the baseline and the next phase's set-up are not serving.
+            lag_s, lag_what, lag_over, lag_n = probe.worst_s, probe.worst_what, probe.over, probe.callbacks
+            lag_top = list(probe.top)
             stats = service.store.stats
             ids = np.asarray(service.engine.tracks.ids.to_list(), dtype=object)
         finally:
             await service.close()
         naive = await naive_feedback(tmp / "naive.sqlite3", ids, 200, args.writes)
-        lag_s, lag_what, lag_over, lag_n = probe.worst_s, probe.worst_what, probe.over, probe.callbacks
-        lag_top = list(probe.top)
         extra: list[str] = []
         if args.community_votes:
             try:
@@ -396,7 +398,7 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
                 extra += [f"Community-scale run failed: {exc!r}", ""]
             if probe.worst_s > lag_s:
                 lag_s, lag_what = probe.worst_s, probe.worst_what
-            lag_over, lag_n = probe.over, probe.callbacks
+            lag_over, lag_n = lag_over + probe.over, lag_n + probe.callbacks
     await probe.stop()
     synthetic = (
         await asyncio.to_thread(lambda: ready_time(build_synthetic(args.synthetic_root, args.synthetic)))

@@ -151,3 +151,30 @@ async def test_guild_settings_and_status(open_service: ServiceOpener, tmp_path: 
         tracks = await service.autocomplete("song 12", limit=5)
         assert tracks and tracks[0].name.startswith("Song 12")
         assert await service.autocomplete("   ") == []
+
+
+async def test_another_process_votes_reach_memory_by_full_and_incremental_refresh(
+    open_service: ServiceOpener, tmp_path: Path, small_engine: Engine
+) -> None:
+    """Two services on one database stand for two bot processes: what one records, the other's ratings
+    take in on its refresh: all votes, then only the newer ones (new and flipped votes); an undo of an
+    older vote leaves no newer row, so the periodic full reload is what removes it (core.py)."""
+    db = tmp_path / "db.sqlite3"
+    tracks = [track_id(small_engine, r) for r in range(6)]
+    async with open_service(db) as writer, open_service(db) as reader:
+        await writer.like(ALICE, tracks[0])
+        await writer.dislike(ALICE, tracks[1])
+        await writer.like(BOB, tracks[0])
+        await reader._reload_ratings(full=True)  # noqa: SLF001
+        assert reader.user_ratings(ALICE) == {tracks[0]: 1, tracks[1]: -1}
+        assert reader.user_ratings(BOB) == {tracks[0]: 1}
+        await writer.like(ALICE, tracks[1])  # flipped
+        await writer.like(ALICE, tracks[2])
+        await writer.undo(ALICE, track=tracks[0])
+        await writer.dislike(CAROL, tracks[3])
+        await reader._reload_ratings(full=False)  # noqa: SLF001
+        assert reader.user_ratings(ALICE) == {tracks[0]: 1, tracks[1]: 1, tracks[2]: 1}
+        assert reader.user_ratings(CAROL) == {tracks[3]: -1}
+        await reader._reload_ratings(full=True)  # noqa: SLF001
+        assert reader.user_ratings(ALICE) == writer.user_ratings(ALICE) == {tracks[1]: 1, tracks[2]: 1}
+        assert reader.user_ratings(BOB) == {tracks[0]: 1}
