@@ -94,15 +94,23 @@ _SOURCES = frozenset(get_args(FeedbackSource))
 NOTHING_TO_RATE = "There's nothing to rate here yet: ask me for /recommend first, or name a song."
 
 
+def _drained(pages: list[VotePage]) -> Iterator[VotePage]:
+    """The pages in order, each let go of as the next is taken: they are freed where they are consumed (a
+    worker thread), not on the loop when the refresh returns (~70 ms of deallocation at 1M votes)."""
+    pages.reverse()
+    while pages:
+        yield pages.pop()
+
+
 def _votes_of(pages: list[VotePage]) -> Iterator[tuple[int, str, int]]:
     """(user, track, value) per live vote, made lazily where it is consumed (a worker thread)."""
-    for page in pages:
+    for page in _drained(pages):
         yield from zip(page.user_ids, page.track_ids, page.values, strict=True)
 
 
 def _changes_of(pages: list[VotePage]) -> Iterator[tuple[int, int, str, int]]:
     """(id, user, track, value) per vote since the last refresh; value 0 for a vote since undone."""
-    for page in pages:
+    for page in _drained(pages):
         for row_id, user, track, value, gone in zip(
             page.ids, page.user_ids, page.track_ids, page.values, page.undone, strict=True
         ):
