@@ -77,7 +77,8 @@ class RankerJobConfig:
     #: like + cf weight; the split between them is tuned on the validation votes.
     blend_total: float = 0.6
     #: The like/dislike family (songrec.models.classifier): "ensemble" fits a million votes ~5x faster
-    #: than "dense" with a higher validation AUC; "dense" scores a request ~1.5x faster.
+    #: than "dense" with a higher validation AUC; "dense" scores candidates ~3x faster (1.5 vs 4.8 ms
+    #: for 120 rows).
     clf_family: str = "ensemble"
     clf_epochs: int = 30
     clf_batch: int = 256

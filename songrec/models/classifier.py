@@ -9,8 +9,8 @@ Three families behind one interface (fit / predict_proba / save / load):
   It leads bench/classifier.py on ROC-AUC, ahead of a random forest and gradient boosting on the same
   in-fold features (reports/classifier.md), and at a million votes / 10k users it fits in ~30 s on
   one thread with a higher validation AUC than the dense net (~140 s). The fitted trees are served
-  as one ONNX graph through onnxruntime (songrec/models/tree_onnx.py): ~3 ms for 120 candidate rows,
-  against ~50 ms through scikit-learn and ~2 ms for the dense net.
+  as one ONNX graph through onnxruntime (songrec/models/tree_onnx.py): predict_proba on 120 candidate
+  rows takes ~5 ms (~3 ms of it the trees; ~50 ms through scikit-learn), the dense net ~1.5 ms.
 - "boosted" (BOOSTED): the boosted trees alone, with k-fold personal logits, as first shipped.
 - "dense" (DENSE): the seed's dense network after the Spotify deep-learning paper, a learned user
   embedding and a per-user linear term (songrec/models/like_net.py). Old saved models load as dense.
