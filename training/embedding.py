@@ -240,6 +240,7 @@ def build_embedding_artifact(
             )
             index = index.with_ef(index.config.ef * 2)
             recall = index.recall_at(10)
+    index.build_table(progress=progress)  # at the beam width it will serve with
     store = ArtifactStore(root, EMBEDDING_KIND)
     metrics = {**result.metrics(), "recall_at_10": round(recall, 4), "n_tracks": len(catalog)}
     if fitted.text is not None:

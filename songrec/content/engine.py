@@ -94,6 +94,9 @@ class Engine:
     #: TrackInfo records already made (immutable, like the engine): reasons and answers ask for the same
     #: few rows several times per request, and making one costs ~30 us.
     _infos: dict[int, TrackInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: Derived per-request answers that depend only on this engine and their key (a listener's taste
+    #: clusters for the exact likes they have now): songrec.service.taste reads and fills it.
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.key_list:
@@ -149,6 +152,12 @@ class Engine:
     def catalog(self) -> pd.DataFrame:
         """The artifact's catalogue, artists as lists (plots, exports; the serving path reads `tracks`)."""
         return read_catalog(self.catalog_path)
+
+    @cached_property
+    def explore_floor(self) -> float:
+        """The least popularity among the explore pool's rows (0 when the pool is empty)."""
+        pool = self.explore_pool
+        return float(self.popularity[pool].min()) if len(pool) else 0.0
 
     @cached_property
     def reason_genre(self) -> np.ndarray:
@@ -264,32 +273,33 @@ class Engine:
         max_per_artist: int | None,
     ) -> tuple[list[Candidate], list[Candidate]]:
         """The k nearest distinct songs within the `want` nearest of each anchor, and those capped out."""
-        hits = self.index.query(self.embeddings[anchors], want, allowed)
-        rows = np.concatenate([h.rows for h in hits]).tolist()
+        hits = self.index.neighbours_of(anchors, want, allowed)
+        found = np.concatenate([h.rows for h in hits])
         dists = np.concatenate([h.distances for h in hits])
-        origin = [a for a, h in zip(anchors, hits, strict=True) for _ in range(len(h.rows))]
-        # Nearest first, ties in query order: what a stable sort of (anchor, rank) candidates gives.
-        order = np.argsort(dists, kind="stable").tolist()
-        distance = dists.tolist()
+        origin = np.repeat(np.asarray(anchors, dtype=np.int64), [len(h.rows) for h in hits])
+        # Nearest first, ties in query order: what a stable sort of (anchor, rank) candidates gives; a row
+        # found from two anchors counts where it comes first.
+        order = np.argsort(dists, kind="stable")
+        found, dists, origin = found[order], dists[order], origin[order]
+        _, first = np.unique(found, return_index=True)
+        first.sort()
+        rows, distance, origins = found[first].tolist(), dists[first].tolist(), origin[first].tolist()
         keys, artists = self.key_list, self.artist_list
         banned = set(banned)
         out: list[Candidate] = []
         overflow: list[Candidate] = []
         per_artist: dict[str, int] = {}
-        seen_rows: set[int] = set()
-        for i in order:
-            row = rows[i]
+        for row, d, a in zip(rows, distance, origins, strict=True):
             key = keys[row]
-            if row in seen_rows or key in banned:
+            if key in banned:
                 continue
-            seen_rows.add(row)
             banned.add(key)
             artist = artists[row]
             if max_per_artist and per_artist.get(artist, 0) >= max_per_artist:
-                overflow.append(Candidate(row, distance[i], origin[i]))
+                overflow.append(Candidate(row, d, a))
                 continue
             per_artist[artist] = per_artist.get(artist, 0) + 1
-            out.append(Candidate(row, distance[i], origin[i]))
+            out.append(Candidate(row, d, a))
             if len(out) == k:
                 break
         return out, overflow
@@ -336,14 +346,13 @@ class Engine:
         Agreement on a feature where the anchor is unusual (very acoustic, very fast) says more
         than agreement on one where nearly every song sits (no speech, no instruments alone).
         """
-        names = list(NUMERIC_FEATURES)
-        scores = []
-        for feature in DESCRIBED:
-            j = names.index(feature)
-            gap = abs(float(self.scaled[a, j] - self.scaled[b, j])) / self.spread[j]
-            unusual = abs(float(self.scaled[a, j] - self.centre[j])) / self.spread[j]
-            scores.append((gap - 0.5 * min(unusual, 2.0), feature))
-        scores.sort()
+        cols = _DESCRIBED_COLUMNS
+        here, there = self.scaled[a, cols], self.scaled[b, cols]
+        spread = self.spread[cols]
+        # Elementwise in the arrays' own dtype, as the per-feature scalar arithmetic gave (ties too).
+        gap = np.abs(here - there) / spread
+        unusual = np.abs(here - self.centre[cols]) / spread
+        scores = sorted(zip((gap - 0.5 * np.minimum(unusual, 2.0)).tolist(), DESCRIBED, strict=True))
         return [f for s, f in scores[:count] if s < 0.3] or [scores[0][1]]
 
     def reason(self, anchor: int, row: int, prefix: str = "close to") -> str:
@@ -368,6 +377,10 @@ class Engine:
 
     def _first_artist(self, row: int) -> str:
         return self.artist_list[int(row)]
+
+
+#: Where each DESCRIBED feature sits among the scaled numeric features.
+_DESCRIBED_COLUMNS = np.asarray([list(NUMERIC_FEATURES).index(f) for f in DESCRIBED], dtype=np.int64)
 
 
 # Derived at load ---------------------------------------------------------------------------------
@@ -399,7 +412,7 @@ def _reference_distance(index: TrackIndex, sample: int = 256) -> float:
     rows = rng.choice(size, size=min(sample, size), replace=False)
     k = min(11, size)
     vectors = index.vectors
-    hits = index.query(vectors[rows], k)
+    hits = index.neighbours_of(rows, k)
     # Measured with our own metric (the index may use another space): squared euclidean.
     far = np.asarray([int(h.rows[-1]) for h in hits], dtype=np.int64)
     x = vectors[rows].astype(np.float64) - vectors[far].astype(np.float64)

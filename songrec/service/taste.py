@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -31,13 +32,34 @@ class TasteCluster:
         return len(self.members)
 
 
+#: Taste clusterings kept per engine: a listener's likes change far less often than they ask.
+CLUSTER_MEMO_SIZE = 4096
+
+
 def cluster_likes(
     engine: Engine, liked: np.ndarray, max_clusters: int, anchors_per_cluster: int
 ) -> list[TasteCluster]:
-    """k-means (k-means++ start, fixed seed: the same likes give the same clusters) over liked rows."""
+    """k-means (k-means++ start, fixed seed: the same likes give the same clusters) over liked rows.
+
+    Deterministic, so the answer for the same likes in the same order is kept on the engine (a new
+    artifact starts afresh); a like or an undo changes the key."""
     liked = np.asarray(liked, dtype=np.int64)
     if len(liked) == 0:
         return []
+    key = ("clusters", tuple(liked.tolist()), max_clusters, anchors_per_cluster)
+    memo = engine.memo
+    found = memo.get(key)
+    if found is None:
+        found = _cluster(engine, liked, max_clusters, anchors_per_cluster)
+        if len(memo) >= CLUSTER_MEMO_SIZE:
+            memo.clear()  # bounded; refilled by the next requests
+        memo[key] = found
+    return list(cast("tuple[TasteCluster, ...]", found))  # only clusterings are kept under this key
+
+
+def _cluster(
+    engine: Engine, liked: np.ndarray, max_clusters: int, anchors_per_cluster: int
+) -> tuple[TasteCluster, ...]:
     vectors = engine.embeddings[liked].astype(np.float64)
     k = max(1, min(max_clusters, len(liked), round(math.sqrt(len(liked)))))
     labels = kmeans(vectors, k)
@@ -53,7 +75,7 @@ def cluster_likes(
             )
         )
     clusters.sort(key=lambda c: (-c.size, c.anchors[0]))
-    return clusters
+    return tuple(clusters)
 
 
 def kmeans(x: np.ndarray, k: int, iterations: int = 30, seed: int = 0) -> np.ndarray:
@@ -222,7 +244,7 @@ def edge_candidates(
     keys = engine.key_list
     rows = rows[np.fromiter((keys[r] not in taken for r in rows.tolist()), dtype=bool, count=len(rows))]
     if len(engine.explore_pool):  # not obscure noise, unless the filters leave nothing else
-        popular = engine.popularity[rows] >= engine.popularity[engine.explore_pool].min()
+        popular = engine.popularity[rows] >= engine.explore_floor
         if int(popular.sum()) >= want:
             rows = rows[popular]
     if len(rows) == 0:
@@ -255,7 +277,7 @@ def genre_fit(
 
 def _around(engine: Engine, anchors: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
     """The k nearest rows of each anchor (within `allowed`), merged, ascending."""
-    hits = engine.index.query(engine.embeddings[anchors], k, allowed)
+    hits = engine.index.neighbours_of(anchors, k, allowed)
     return np.unique(np.concatenate([h.rows for h in hits]).astype(np.int64))
 
 
