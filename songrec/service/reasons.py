@@ -10,6 +10,8 @@ from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.content.engine import DESCRIBED, Engine
 from songrec.domain import Suggestion
 
+#: Where each described feature sits among the scaled numeric features.
+_DESCRIBED_COLUMNS = np.asarray([list(NUMERIC_FEATURES).index(f) for f in DESCRIBED], dtype=np.int64)
 #: Score parts with these prefixes inform (a count, the strategy not used) but are not summed.
 COUNT_PREFIX = "n_"
 INFO_PREFIXES = (COUNT_PREFIX, "info_")
@@ -102,14 +104,14 @@ def feature_contrast(engine: Engine, row: int, anchors: np.ndarray, count: int =
     """The audio features on which a track differs most from the anchors' average, in words."""
     if len(anchors) == 0:
         return ""
-    names = list(NUMERIC_FEATURES)
-    scaled, spread = engine.scaled, engine.spread
+    cols = _DESCRIBED_COLUMNS
+    scaled = engine.scaled
     centre = scaled[np.asarray(anchors, dtype=np.int64)].mean(axis=0)
-    gaps = []
-    for feature in DESCRIBED:
-        j = names.index(feature)
-        gaps.append(((float(scaled[row, j]) - float(centre[j])) / float(spread[j]), feature))
-    gaps.sort(key=lambda g: -abs(g[0]))
+    # In float64, as Python floats of each value gave.
+    gap = (scaled[row, cols].astype(np.float64) - centre[cols].astype(np.float64)) / engine.spread[
+        cols
+    ].astype(np.float64)
+    gaps = sorted(zip(gap.tolist(), DESCRIBED, strict=True), key=lambda g: -abs(g[0]))
     words = [_WORDS[f][0 if gap > 0 else 1] for gap, f in gaps[:count] if abs(gap) >= 0.5]
     return " and ".join(words)
 
