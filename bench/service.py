@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -69,7 +70,19 @@ class LagProbe:
     over: int = 0  # callbacks longer than threshold_s
     callbacks: int = 0
     top: list[tuple[float, str]] = field(default_factory=list)  # the 5 longest (seconds, where)
+    #: The longest garbage-collector pass in any thread (it holds the GIL, so the loop waits it out).
+    gc_worst_s: float = 0.0
+    gc_worst_generation: int = -1
     _original: object = None
+    _gc_started: float = 0.0
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        dt = time.perf_counter() - self._gc_started
+        if dt > self.gc_worst_s:
+            self.gc_worst_s, self.gc_worst_generation = dt, info.get("generation", -1)
 
     def start(self) -> None:
         probe = self
@@ -95,14 +108,17 @@ class LagProbe:
                     probe.worst_what = probe.top[0][1] if probe.top and probe.top[0][0] == dt else ""
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]  # noqa: SLF001
+        gc.callbacks.append(self._gc)
 
     def reset(self) -> None:
         self.worst_s, self.worst_what, self.over, self.callbacks, self.top = 0.0, "", 0, 0, []
+        self.gc_worst_s, self.gc_worst_generation = 0.0, -1
 
     async def stop(self) -> None:
         if self._original is not None:
             asyncio.events.Handle._run = self._original  # type: ignore[method-assign]  # noqa: SLF001
             self._original = None
+            gc.callbacks.remove(self._gc)
 
 
 def _where(task: asyncio.Task[object]) -> str:
@@ -302,6 +318,7 @@ async def community(args: argparse.Namespace, artifacts: Path, tmp: Path, probe:
         idle = await recommend_level(service, users, 50, max(2, args.requests // 50))
         lag_before, what_before = probe.worst_s, probe.worst_what
         probe.worst_s, probe.worst_what = 0.0, ""
+        probe.gc_worst_s, probe.gc_worst_generation = 0.0, -1
         refresh = asyncio.create_task(service._reload_ratings(full=True))  # noqa: SLF001
         during: list[float] = []
         rng = random.Random(3)
@@ -315,6 +332,7 @@ async def community(args: argparse.Namespace, artifacts: Path, tmp: Path, probe:
         await asyncio.gather(refresh, *(client() for _ in range(50)))
         full_s = service.last_ratings_refresh_s
         lag_full, what_full = probe.worst_s, probe.worst_what
+        gc_full, gc_generation = probe.gc_worst_s, probe.gc_worst_generation
         if lag_before > lag_full:
             probe.worst_s, probe.worst_what = lag_before, what_before
         await service.like(users[0], str(engine.catalog["track_id"].iat[0]))
@@ -329,7 +347,8 @@ async def community(args: argparse.Namespace, artifacts: Path, tmp: Path, probe:
         f" incremental refresh (votes since the last id seen) {incremental_s * 1000:.0f} ms.",
         f"recommend at 50 concurrent: idle p50/p99 {idle['p50_ms']:.0f}/{idle['p99_ms']:.0f} ms,"
         f" {idle['per_s']:.1f}/s; during a full refresh p50/p99 {pct(during, 50):.0f}/{pct(during, 99):.0f} ms"
-        f" ({len(during)} requests); longest event-loop callback during the refresh {lag_full * 1000:.1f} ms (`{what_full or '?'}`).",
+        f" ({len(during)} requests); longest event-loop callback during the refresh {lag_full * 1000:.1f} ms (`{what_full or '?'}`);"
+        f" longest garbage-collector pass then (any thread) {gc_full * 1000:.0f} ms (generation {gc_generation}).",
         "",
     ]
 
@@ -385,6 +404,7 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
             # The measurements end here: closing, the baseline and the next phase's set-up are not serving.
             lag_s, lag_what, lag_over, lag_n = probe.worst_s, probe.worst_what, probe.over, probe.callbacks
             lag_top = list(probe.top)
+            gc_s, gc_generation = probe.gc_worst_s, probe.gc_worst_generation
             stats = service.store.stats
             ids = np.asarray(service.engine.tracks.ids.to_list(), dtype=object)
         finally:
@@ -448,7 +468,8 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
         f"Longest single event-loop callback during the measurements: {lag_s * 1000:.1f} ms (target <= 20 ms);"
         f" {lag_over:,} of {lag_n:,} callbacks over 20 ms. Longest: `{lag_what or '?'}`. The five longest: "
         + "; ".join(f"{dt * 1000:.0f} ms `{what}`" for dt, what in lag_top)
-        + ".",
+        + f". Longest garbage-collector pass in the measurements (any thread): {gc_s * 1000:.0f} ms"
+        f" (generation {gc_generation}).",
         "",
         *extra,
     ]
