@@ -33,6 +33,38 @@ def test_pearson_and_neighbours() -> None:
     assert cache.ratings_of(5) == {"t0": 1} and cache.ratings_of(2) == {}
 
 
+def test_neighbours_match_pearson_over_the_co_rated_tracks() -> None:
+    """The neighbour search sums votes over co-rated tracks as it goes; every correlation it reports is
+    pearson() of those tracks' votes, whatever order the tracks were voted in, and no qualifying
+    listener is missed."""
+    import random
+
+    rng = random.Random(5)
+    cache = RatingsCache()
+    votes: dict[int, dict[str, int]] = {}
+    for user in range(60):
+        for track in rng.sample(range(40), rng.randint(3, 25)):
+            value = rng.choice((1, 1, -1))
+            votes.setdefault(user, {})[f"t{track}"] = value
+            cache.set(user, f"t{track}", value)
+    for user in range(0, 60, 7):
+        mine = votes[user]
+        want = {}
+        for other, theirs in votes.items():
+            shared = [t for t in mine if t in theirs]
+            if other == user or len(shared) < 3:
+                continue
+            r = pearson([mine[t] for t in shared], [theirs[t] for t in shared])
+            if r >= 0.3:
+                want[other] = (r, len(shared))
+        found = cache.neighbours(user, min_overlap=3, min_correlation=0.3, limit=100)
+        assert {n.user_id for n in found} == set(want)
+        for n in found:
+            assert n.correlation == pytest.approx(want[n.user_id][0], abs=1e-12)
+            assert n.overlap == want[n.user_id][1]
+        assert found == sorted(found, key=lambda n: (-n.correlation, -n.overlap, n.user_id))
+
+
 async def test_like_dislike_undo_are_idempotent_and_target_the_last_suggestion(
     open_service: ServiceOpener, tmp_path: Path
 ) -> None:

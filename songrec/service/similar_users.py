@@ -45,16 +45,25 @@ def pearson(a: list[int], b: list[int]) -> float:
     When one side never varies (someone who only ever likes), Pearson is undefined; then the share of
     agreement is used instead (the cosine of two +-1 vectors): 1 when every vote agrees, -1 when none does.
     """
-    n = len(a)
+    return _pearson_of_sums(
+        len(a),
+        sum(a),
+        sum(b),
+        sum(x * y for x, y in zip(a, b, strict=True)),
+        sum(x * x for x in a),
+        sum(y * y for y in b),
+    )
+
+
+def _pearson_of_sums(n: int, sa: int, sb: int, sab: int, saa: int, sbb: int) -> float:
+    """`pearson` from the vectors' sums. Votes are integers, so every sum is exact whatever order the
+    co-rated tracks come in, and one pair's r is the same float however it was reached."""
     if n == 0:
         return 0.0
-    mean_a, mean_b = sum(a) / n, sum(b) / n
-    cov = sum((x - mean_a) * (y - mean_b) for x, y in zip(a, b, strict=True))
-    var_a = sum((x - mean_a) ** 2 for x in a)
-    var_b = sum((y - mean_b) ** 2 for y in b)
-    if var_a < 1e-12 or var_b < 1e-12:
-        return sum(x * y for x, y in zip(a, b, strict=True)) / n
-    return cov / math.sqrt(var_a * var_b)
+    var_a, var_b = n * saa - sa * sa, n * sbb - sb * sb  # n^2 times the variances, exactly
+    if var_a <= 0 or var_b <= 0:
+        return sab / n
+    return (n * sab - sa * sb) / math.sqrt(var_a * var_b)
 
 
 def _dismantle(*maps: dict) -> None:
@@ -228,10 +237,18 @@ class RatingsCache:
                 if overlap < min_overlap:
                     continue
                 theirs = self._by_user[other]
-                tracks = [t for t in mine if t in theirs]  # in the order of the user's own votes
-                r = pearson([mine[t] for t in tracks], [theirs[t] for t in tracks])
+                sa = sb = sab = saa = sbb = 0
+                shared = mine.keys() & theirs.keys()  # in C; the sums are exact in any order
+                for track in shared:
+                    x, y = mine[track], theirs[track]
+                    sa += x
+                    sb += y
+                    sab += x * y
+                    saa += x * x
+                    sbb += y * y
+                r = _pearson_of_sums(len(shared), sa, sb, sab, saa, sbb)
                 if r >= min_correlation:
-                    found.append(Neighbour(other, r, len(tracks)))
+                    found.append(Neighbour(other, r, len(shared)))
         found.sort(key=lambda n: (-n.correlation, -n.overlap, n.user_id))
         return found[:limit]
 
