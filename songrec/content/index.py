@@ -143,7 +143,12 @@ class TrackIndex:
         out: list[Neighbours | None] = [None] * len(vectors)
         todo = np.arange(len(vectors))
         while len(todo):
-            labels, dists = self._index.knn_query(vectors[todo], k=min(wide, self.size), num_threads=threads)
+            try:
+                labels, dists = self._index.knn_query(vectors[todo], k=wide, num_threads=threads)
+            except RuntimeError:  # the graph could not return `wide` rows (a tiny index): scan exactly
+                for i, hit in zip(todo.tolist(), self.exact(vectors[todo], k, allowed), strict=True):
+                    out[i] = hit
+                break
             passing = allowed[labels]
             enough = passing.sum(axis=1) >= k
             for j in np.flatnonzero(enough).tolist():
