@@ -346,7 +346,7 @@ class Engine:
         Agreement on a feature where the anchor is unusual (very acoustic, very fast) says more
         than agreement on one where nearly every song sits (no speech, no instruments alone).
         """
-        cols = _DESCRIBED_COLUMNS
+        cols = DESCRIBED_COLUMNS
         here, there = self.scaled[a, cols], self.scaled[b, cols]
         spread = self.spread[cols]
         # Elementwise in the arrays' own dtype, as the per-feature scalar arithmetic gave (ties too).
@@ -379,8 +379,8 @@ class Engine:
         return self.artist_list[int(row)]
 
 
-#: Where each DESCRIBED feature sits among the scaled numeric features.
-_DESCRIBED_COLUMNS = np.asarray([list(NUMERIC_FEATURES).index(f) for f in DESCRIBED], dtype=np.int64)
+#: Where each DESCRIBED feature sits among the scaled numeric features (reasons read them too).
+DESCRIBED_COLUMNS = np.asarray([list(NUMERIC_FEATURES).index(f) for f in DESCRIBED], dtype=np.int64)
 
 
 # Derived at load ---------------------------------------------------------------------------------

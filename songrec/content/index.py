@@ -135,11 +135,11 @@ class TrackIndex:
         # into Python for every node it visits, holding the GIL each time, so filtered walks in several
         # threads at once run slower than one thread alone (measured: 1,331 q/s in one thread, 544 in
         # eight); plain walks release the GIL for their whole length.
-        wide = int(min(n_allowed, max(k, min(MAX_WIDE, k * self.size // max(n_allowed, 1)))))
         # A walk of k + (rows left out) always finds k allowed: the cheapest sure first walk when a request
         # only leaves out what the listener rated or was offered. A filter that leaves out more (a
-        # popularity cap) starts from the expected width with a margin.
-        wide = min(k + (self.size - n_allowed), max(wide + wide // 4, k), self.size)
+        # popularity cap) starts from the width expected to hold k allowed, with a margin.
+        expected = int(min(n_allowed, max(k, min(MAX_WIDE, k * self.size // max(n_allowed, 1)))))
+        wide = min(k + (self.size - n_allowed), max(expected + expected // 4, k), self.size)
         out: list[Neighbours | None] = [None] * len(vectors)
         todo = np.arange(len(vectors))
         while len(todo):
@@ -169,12 +169,10 @@ class TrackIndex:
         can be, by a graph walk (one thread) for the rows it cannot answer."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         table = self.table
-        if table is None or k <= 0 or len(rows) == 0:
+        tiny = allowed is not None and np.count_nonzero(allowed) < EXACT_SUBSET_SHARE * self.size
+        if table is None or k <= 0 or len(rows) == 0 or tiny:
             return self.query(self.vectors[rows], k, allowed)
-        n_allowed = self.size if allowed is None else int(np.count_nonzero(allowed))
-        k = min(k, n_allowed)
-        if k == 0 or (allowed is not None and n_allowed < EXACT_SUBSET_SHARE * self.size):
-            return self.query(self.vectors[rows], k, allowed)
+        # A k wider than the table or than what is allowed finds too few entries: `query` answers those.
         out: list[Neighbours | None] = [
             None if found is None else Neighbours(*found) for found in table.lookup(rows, k, allowed)
         ]

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from songrec.catalog.schema import NUMERIC_FEATURES
-from songrec.content.engine import DESCRIBED, Engine
+from songrec.content.engine import DESCRIBED, DESCRIBED_COLUMNS, Engine
 from songrec.domain import Suggestion
 
-#: Where each described feature sits among the scaled numeric features.
-_DESCRIBED_COLUMNS = np.asarray([list(NUMERIC_FEATURES).index(f) for f in DESCRIBED], dtype=np.int64)
 #: Score parts with these prefixes inform (a count, the strategy not used) but are not summed.
 COUNT_PREFIX = "n_"
 INFO_PREFIXES = (COUNT_PREFIX, "info_")
@@ -104,7 +101,7 @@ def feature_contrast(engine: Engine, row: int, anchors: np.ndarray, count: int =
     """The audio features on which a track differs most from the anchors' average, in words."""
     if len(anchors) == 0:
         return ""
-    cols = _DESCRIBED_COLUMNS
+    cols = DESCRIBED_COLUMNS
     scaled = engine.scaled
     centre = scaled[np.asarray(anchors, dtype=np.int64)].mean(axis=0)
     # In float64, as Python floats of each value gave.
