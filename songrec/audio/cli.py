@@ -94,7 +94,7 @@ def _matcher():  # -> Callable[[Tags], str | None] | None: the catalogue when a 
 
     def match(tags):
         row = match_track(engine.titles, tags)
-        return engine.info(row).track_id if row is not None else None
+        return engine.track_id(row) if row is not None else None
 
     return match
 

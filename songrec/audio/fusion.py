@@ -162,7 +162,7 @@ def matched_groups(engine: Engine, audio: AudioArtifact, rows: np.ndarray) -> li
             album = entry.album if isinstance(entry.album, str) else None
             artist = entry.artist if isinstance(entry.artist, str) else None
             by_id.setdefault(entry.track_id, group_of_tags(album, artist))
-    return [by_id.get(engine.info(int(r)).track_id) for r in rows]
+    return [by_id.get(engine.track_id(r)) for r in rows]
 
 
 def refuse_after_training(root: Path) -> str | None:

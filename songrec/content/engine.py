@@ -191,6 +191,10 @@ class Engine:
             found = self._infos[row] = self.tracks[row]
         return found
 
+    def track_id(self, row: int) -> str:
+        """The row's track id alone: a vote names its track without building the whole TrackInfo."""
+        return self.tracks.ids[int(row)]
+
     def name(self, row: int) -> str:
         return self.info(row).name
 

@@ -15,6 +15,7 @@ listener's own data and privacy choice), charts.ChartBook and server_mix.ServerM
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 import time
@@ -66,7 +67,7 @@ from songrec.service.guilds import GuildSettingsBook
 from songrec.service.health import service_status
 from songrec.service.planner import RecommendRequest, plan_with_neighbours
 from songrec.service.reasons import explain
-from songrec.service.runtime import CpuPool, Serving
+from songrec.service.runtime import CpuPool, Serving, settle_heap, unsettle_heap
 from songrec.service.scoring import CandidateScorer
 from songrec.service.seeds import SeedResolver
 from songrec.service.server_mix import ServerMixes
@@ -217,6 +218,7 @@ class Service:
         except BaseException:
             await service.close()
             raise
+        settle_heap()  # what open loaded lives as long as the service: no full collection walks it again
         return service
 
     async def close(self) -> None:
@@ -247,8 +249,15 @@ class Service:
 
     async def swap_engine(self, engine: Engine) -> None:
         """Serve from `engine` from the next request on; requests in flight finish on the old one."""
+        old = self._serving.engine
         self._serving.engine = engine  # everything it needs was derived at load: one assignment
         log.info("serving engine %s (%d tracks)", engine.version, engine.size)
+        if old is not engine:
+            # The old engine's cycles are only collectable unfrozen: one full pass off the loop (once per
+            # swap, in the default pool), then what is alive (the new engine) is frozen again.
+            unsettle_heap()
+            await asyncio.to_thread(gc.collect)
+            settle_heap()
 
     async def reload_engine(self) -> str:
         """Load the artifact now marked current and swap it in; returns its version."""
@@ -438,7 +447,7 @@ class Service:
             return record.track_id, record.id
         if track is not None:
             row = await self.seeds.song(engine, track)
-            return engine.info(row).track_id, None
+            return engine.track_id(row), None
         last = await self.suggestions.last_shown(uid, channel_id)
         if last is None:
             raise NothingToRate(NOTHING_TO_RATE)

@@ -105,7 +105,7 @@ def blend(
     members = [m for m in members if m.liked]
     rated = frozenset(rows_of(engine, list(t.net_by_track)))
     picks = plan_session(engine, members, "average", MIX_SUGGESTED, rated, (), cfg, ranker) if members else []
-    suggested = [(engine.info(p.row).track_id, 0) for p in picks]
+    suggested = [(engine.track_id(p.row), 0) for p in picks]
     out: list[tuple[str, int]] = []
     for i, song in enumerate(liked):
         out.append(song)

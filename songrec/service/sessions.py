@@ -215,7 +215,7 @@ class Sessions:
             for member in others:
                 await self._store.add_member(record.id, member)
             if seed_rows:
-                ids = [engine.info(r).track_id for r in dict.fromkeys(seed_rows)]
+                ids = [engine.track_id(r) for r in dict.fromkeys(seed_rows)]
                 await self._store.add_session_tracks(record.id, ids, played=True)
         return await self._info(record)
 

@@ -117,3 +117,29 @@ async def test_feedback_and_recent_is_both_reads_in_one(store: StoreBackend, clo
     assert [(f.track_id, f.value) for f in votes] == [("t2", -1), ("t1", -1)] and recent == ["t9"]
     with pytest.raises(InvalidInput):
         await store.feedback_and_recent(ALICE, limit=0)
+
+
+async def test_a_batch_comes_back_as_stored_in_input_order_past_one_statement(store: StoreBackend) -> None:
+    """Records are built from what was written (one multi-row insert per 500): they must equal the rows
+    read back, ids ascending in input order, parts that JSON changes (int keys, tuples) as read back."""
+    batch = [
+        NewSuggestion(
+            f"t{i}",
+            i,
+            "m1",
+            "taste",
+            score=i / 7,
+            score_parts={"taste": i / 3, "n_listeners": i} if i % 3 else {1: (i, 2.5)},  # type: ignore[dict-item]
+            reason=f"why {i}",
+            user_id=ALICE if i % 2 else BOB,
+            channel_id=CHANNEL,
+            guild_id=GUILD if i % 5 else None,
+        )
+        for i in range(1203)
+    ]
+    got = await store.record_suggestions(batch)
+    assert [s.track_id for s in got] == [s.track_id for s in batch]
+    assert [s.id for s in got] == sorted(s.id for s in got) and len({s.id for s in got}) == len(batch)
+    for record in got[:4] + got[498:503] + got[-3:]:
+        assert await store.get_suggestion(record.id) == record
+    assert got[3].score_parts == {"1": [3, 2.5]}

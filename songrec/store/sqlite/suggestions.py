@@ -7,6 +7,7 @@ from typing import Any
 
 from songrec.domain import SUGGESTION_KINDS, InvalidInput, NewSuggestion, NotFound, SuggestionRecord
 from songrec.store import _validate as v
+from songrec.store._json import loads
 from songrec.store.sqlite import rows
 from songrec.store.sqlite.connection import Database, InThread
 from songrec.store.sqlite.rows import Conn
@@ -40,6 +41,41 @@ def _checked(s: NewSuggestion) -> tuple[Any, ...]:
     )
 
 
+_INSERT = (
+    "INSERT INTO suggestions (user_id, session_id, track_id, rank, model_version, score, score_parts,"
+    " reason, kind, channel_id, guild_id, created_at) VALUES "
+)
+_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: 12 parameters a row: well inside both engines' limits on one statement's parameters.
+_ROWS_PER_INSERT = 500
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _record(row_id: int, values: tuple[Any, ...], new: NewSuggestion, now: float) -> SuggestionRecord:
+    """The row just inserted, from what was written (not read back): its parts are the caller's when they
+    are flat JSON already (what the service records), else what the stored JSON reads back as."""
+    uid, sess, track, rank, version, score, parts_json, reason, kind, cid, gid = values
+    parts = new.score_parts
+    plain = all(type(k) is str and isinstance(x, _JSON_SCALARS) for k, x in parts.items())
+    return SuggestionRecord(
+        id=row_id,
+        user_id=uid,
+        session_id=sess,
+        track_id=track,
+        rank=rank,
+        model_version=version,
+        score=score,
+        score_parts=dict(parts) if plain else loads(parts_json),
+        reason=reason,
+        kind=kind,
+        message_id=None,
+        channel_id=cid,
+        guild_id=gid,
+        created_at=now,
+        posted_at=None,
+    )
+
+
 def recent_query(
     user_id: int, since_seconds: float | None, limit: int | None, now: float
 ) -> tuple[str, list[Any]]:
@@ -64,7 +100,8 @@ class SqliteSuggestions:
 
     async def record_suggestions(self, suggestions: Iterable[NewSuggestion]) -> list[SuggestionRecord]:
         """Record a batch of suggestions in one transaction; returns them with ids, in input order."""
-        values = [_checked(s) for s in suggestions]
+        batch = list(suggestions)
+        values = [_checked(s) for s in batch]
         if not values:
             return []
 
@@ -75,18 +112,18 @@ class SqliteSuggestions:
                     raise NotFound(f"session {sess} does not exist")
             for uid in {r[0] for r in values if r[0] is not None}:
                 await rows.ensure_user(conn, uid, now)
-            out = []
-            for r in values:
-                row = await rows.one(
+            ids: list[int] = []
+            for start in range(0, len(values), _ROWS_PER_INSERT):
+                chunk = values[start : start + _ROWS_PER_INSERT]
+                # One statement per chunk: its rows take ascending ids in VALUES order, while RETURNING
+                # may list them in any order (SQLite says so), hence the sort.
+                found = await rows.all_tuples(
                     conn,
-                    "INSERT INTO suggestions (user_id, session_id, track_id, rank, model_version, score, score_parts,"
-                    " reason, kind, channel_id, guild_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " RETURNING *",
-                    (*r, now),
+                    _INSERT + ", ".join([_ROW_MARKS] * len(chunk)) + " RETURNING id",
+                    [x for r in chunk for x in (*r, now)],
                 )
-                assert row is not None
-                out.append(rows.suggestion(row))
-            return out
+                ids += sorted(int(f[0]) for f in found)
+            return [_record(i, r, s, now) for i, r, s in zip(ids, values, batch, strict=True)]
 
         return await self._db.write(InThread(job))  # statements only: one hop to SQLite's thread
 
