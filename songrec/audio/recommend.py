@@ -42,8 +42,7 @@ def recommend_file(engine, path: Path, k: int, filters, as_json: bool, out: IO[s
             for i, (t, r) in enumerate(lines, 1)
         ]
         seeds_out = [
-            {"title": s.title, "track_id": engine.track_id(s.row), "similarity": s.similarity}
-            for s in seeds
+            {"title": s.title, "track_id": engine.track_id(s.row), "similarity": s.similarity} for s in seeds
         ]
         print(
             json.dumps(
