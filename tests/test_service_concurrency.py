@@ -99,3 +99,25 @@ async def test_engine_hot_swap_under_concurrent_calls_never_errors(
         except SongrecError as error:
             assert "catalogue" in str(error) or "Several songs" in str(error)
         assert await service.reload_engine() == small_engine.version
+
+
+async def test_the_heap_is_frozen_once_open_and_a_swapped_out_engine_is_still_freed(
+    open_service: ServiceOpener, small_artifact: Path, tmp_path: Path
+) -> None:
+    """Full collections skip what open loaded (gc.freeze), yet an engine swapped out, cycles and all,
+    does not stay in memory for the life of the process."""
+    import gc
+    import weakref
+
+    async with open_service(tmp_path / "db.sqlite3") as service:
+        assert gc.get_freeze_count() > 0
+        first = Engine.load(small_artifact)
+        first.memo["cycle"] = first  # a reference cycle: only the collector can free it
+        await service.swap_engine(first)
+        await service.recommend(1000, k=3)
+        gone = weakref.ref(first)
+        del first
+        await service.swap_engine(Engine.load(small_artifact))
+        gc.collect()
+        assert gone() is None
+        assert gc.get_freeze_count() > 0

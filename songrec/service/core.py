@@ -249,10 +249,10 @@ class Service:
 
     async def swap_engine(self, engine: Engine) -> None:
         """Serve from `engine` from the next request on; requests in flight finish on the old one."""
-        old = self._serving.engine
+        swapped = self._serving.engine is not engine
         self._serving.engine = engine  # everything it needs was derived at load: one assignment
         log.info("serving engine %s (%d tracks)", engine.version, engine.size)
-        if old is not engine:
+        if swapped:
             # The old engine's cycles are only collectable unfrozen: one full pass off the loop (once per
             # swap, in the default pool), then what is alive (the new engine) is frozen again.
             unsettle_heap()
