@@ -15,7 +15,6 @@ listener's own data and privacy choice), charts.ChartBook and server_mix.ServerM
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import random
 import time
@@ -67,7 +66,7 @@ from songrec.service.guilds import GuildSettingsBook
 from songrec.service.health import service_status
 from songrec.service.planner import RecommendRequest, plan_with_neighbours
 from songrec.service.reasons import explain
-from songrec.service.runtime import CpuPool, Serving, settle_heap, unsettle_heap
+from songrec.service.runtime import CpuPool, Serving, resettle_heap, settle_heap
 from songrec.service.scoring import CandidateScorer
 from songrec.service.seeds import SeedResolver
 from songrec.service.server_mix import ServerMixes
@@ -253,11 +252,7 @@ class Service:
         self._serving.engine = engine  # everything it needs was derived at load: one assignment
         log.info("serving engine %s (%d tracks)", engine.version, engine.size)
         if swapped:
-            # The old engine's cycles are only collectable unfrozen: one full pass off the loop (once per
-            # swap, in the default pool), then what is alive (the new engine) is frozen again.
-            unsettle_heap()
-            await asyncio.to_thread(gc.collect)
-            settle_heap()
+            await resettle_heap()  # the old engine is collected before the heap is frozen again
 
     async def reload_engine(self) -> str:
         """Load the artifact now marked current and swap it in; returns its version."""

@@ -63,12 +63,14 @@ def settle_heap() -> None:
 
     They live as long as the process, yet each full collection walked all of them while holding the GIL:
     30-60 ms passes at 70k tracks, a stall for the event loop and every request. Frozen objects are still
-    freed by reference counting; only cycles among them wait for `unsettle_heap`.
+    freed by reference counting; only cycles among them wait for `resettle_heap`.
     """
     gc.freeze()
 
 
-def unsettle_heap() -> None:
-    """Let the collector see the frozen objects again (an engine swap makes the old engine garbage); the
-    next settle_heap, after a collection, freezes what is still alive."""
+async def resettle_heap() -> None:
+    """After an engine swap: the old engine's cycles are only collectable unfrozen, so unfreeze, collect
+    once off the loop (a default-pool thread), and freeze what is still alive (the new engine)."""
     gc.unfreeze()
+    await asyncio.to_thread(gc.collect)
+    settle_heap()

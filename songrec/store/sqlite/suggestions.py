@@ -48,15 +48,12 @@ _INSERT = (
 _ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #: 12 parameters a row: well inside both engines' limits on one statement's parameters.
 _ROWS_PER_INSERT = 500
-_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
-def _record(row_id: int, values: tuple[Any, ...], new: NewSuggestion, now: float) -> SuggestionRecord:
-    """The row just inserted, from what was written (not read back): its parts are the caller's when they
-    are flat JSON already (what the service records), else what the stored JSON reads back as."""
+def _record(row_id: int, values: tuple[Any, ...], now: float) -> SuggestionRecord:
+    """The row just inserted, from what was written rather than read back; its parts decoded from the
+    stored JSON, so they are what a later read gives."""
     uid, sess, track, rank, version, score, parts_json, reason, kind, cid, gid = values
-    parts = new.score_parts
-    plain = all(type(k) is str and isinstance(x, _JSON_SCALARS) for k, x in parts.items())
     return SuggestionRecord(
         id=row_id,
         user_id=uid,
@@ -65,7 +62,7 @@ def _record(row_id: int, values: tuple[Any, ...], new: NewSuggestion, now: float
         rank=rank,
         model_version=version,
         score=score,
-        score_parts=dict(parts) if plain else loads(parts_json),
+        score_parts=loads(parts_json),
         reason=reason,
         kind=kind,
         message_id=None,
@@ -100,8 +97,7 @@ class SqliteSuggestions:
 
     async def record_suggestions(self, suggestions: Iterable[NewSuggestion]) -> list[SuggestionRecord]:
         """Record a batch of suggestions in one transaction; returns them with ids, in input order."""
-        batch = list(suggestions)
-        values = [_checked(s) for s in batch]
+        values = [_checked(s) for s in suggestions]
         if not values:
             return []
 
@@ -123,7 +119,7 @@ class SqliteSuggestions:
                     [x for r in chunk for x in (*r, now)],
                 )
                 ids += sorted(int(f[0]) for f in found)
-            return [_record(i, r, s, now) for i, r, s in zip(ids, values, batch, strict=True)]
+            return [_record(i, r, now) for i, r in zip(ids, values, strict=True)]
 
         return await self._db.write(InThread(job))  # statements only: one hop to SQLite's thread
 
