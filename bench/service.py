@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from songrec import settings as paths  # noqa: E402
 from songrec.service import Service, ServiceConfig  # noqa: E402
+from songrec.service.config import serving_plan_processes  # noqa: E402
 from songrec.store import Store  # noqa: E402
 
 LEVELS = (1, 50, 200)
@@ -54,6 +55,28 @@ class PopularityPrior:
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000.0, q)) if values else float("nan")
+
+
+async def planning_ready(service: Service, timeout_s: float = 120.0) -> float:
+    """Wait until every planning process holds the engine and ranker; the seconds it took."""
+    pool = service._planning.processes  # noqa: SLF001 - the bench measures the processes once ready
+    start = time.perf_counter()
+    while pool is not None and pool.ready < pool.count and time.perf_counter() - start < timeout_s:
+        await asyncio.sleep(0.05)
+    return time.perf_counter() - start
+
+
+def planning_rss_mib(service: Service) -> list[float]:
+    """Each planning process's peak RSS (VmHWM), MiB."""
+    pool = service._planning.processes  # noqa: SLF001
+    out = []
+    for worker in pool._workers if pool is not None else []:  # noqa: SLF001
+        try:
+            status = Path(f"/proc/{worker.process.pid}/status").read_text()
+        except OSError:
+            continue
+        out += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    return out
 
 
 @dataclass
@@ -231,6 +254,19 @@ async def feedback_level(
     return {"p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "per_s": total / wall}
 
 
+async def threads_only(args: argparse.Namespace, db: Path, users: list[int]) -> dict[str, float]:
+    """The same recommend load at 50 concurrent with planning in threads only: the side-by-side baseline
+    for the planning processes (the same database, seeded votes and ranker)."""
+    config = ServiceConfig(seed=0, plan_processes=0)
+    service = await Service.open(db_path=db, artifacts=args.artifacts, config=config)
+    try:
+        service.swap_ranker(PopularityPrior(service.engine.popularity))
+        await service.recommend(users[0], k=10)
+        return await recommend_level(service, users, 50, max(2, args.requests // 50))
+    finally:
+        await service.close()
+
+
 async def naive_feedback(db: Path, ids: np.ndarray, concurrency: int, total: int) -> float:
     """The same durable votes with one commit per write (no group commit): the baseline rate."""
     store = await Store.open(db, max_batch=1)
@@ -255,7 +291,7 @@ from pathlib import Path
 async def main():
     from songrec.service import Service, ServiceConfig
     with tempfile.TemporaryDirectory() as tmp:
-        service = await Service.open(db_path=Path(tmp) / "r.sqlite3", artifacts=sys.argv[1], config=ServiceConfig(seed=0))
+        service = await Service.open(db_path=Path(tmp) / "r.sqlite3", artifacts=sys.argv[1], config=ServiceConfig(seed=0, plan_processes=int(sys.argv[2])))
         await service.recommend(1, k=10)
         print("READY", flush=True)
         heavy = [m for m in ("torch", "sklearn", "matplotlib", "scipy") if m in sys.modules]
@@ -268,11 +304,12 @@ asyncio.run(main())
 """
 
 
-def ready_time(artifacts: Path) -> dict[str, object]:
-    """Process start to the first answered recommend (a newcomer's), in a fresh interpreter; its peak RSS."""
+def ready_time(artifacts: Path, plan_processes: int = 0) -> dict[str, object]:
+    """Process start to the first answered recommend (a newcomer's), in a fresh interpreter; its peak RSS
+    (the planning processes start beside it; until they are ready, threads plan)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", READY_CHILD, str(artifacts)],
+        [sys.executable, "-c", READY_CHILD, str(artifacts), str(plan_processes)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -310,9 +347,11 @@ async def community(args: argparse.Namespace, artifacts: Path, tmp: Path, probe:
     await write_votes(db, votes)
     write_s = time.perf_counter() - t0
     users = sorted({u for u, _, _, _ in votes})
-    service = await Service.open(db_path=db, artifacts=artifacts, engine=engine, config=ServiceConfig(seed=0))
+    config = ServiceConfig(seed=0, plan_processes=args.plan_processes)
+    service = await Service.open(db_path=db, artifacts=artifacts, engine=engine, config=config)
     try:
         service.swap_ranker(PopularityPrior(engine.popularity))
+        await planning_ready(service)
         open_refresh_s = service.last_ratings_refresh_s
         probe.reset()  # the service's serving from here on, not this phase's set-up (votes, open)
         idle = await recommend_level(service, users, 50, max(2, args.requests // 50))
@@ -371,14 +410,16 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
     probe.start()
     with tempfile.TemporaryDirectory(prefix="songrec-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        ready = await asyncio.to_thread(ready_time, args.artifacts)  # off the loop the probe watches
+        ready = await asyncio.to_thread(
+            ready_time, args.artifacts, args.plan_processes
+        )  # off the loop the probe watches
         t0 = time.perf_counter()
-        service = await Service.open(
-            db_path=tmp / "bench.sqlite3", artifacts=args.artifacts, config=ServiceConfig(seed=0)
-        )
+        config = ServiceConfig(seed=0, plan_processes=args.plan_processes)
+        service = await Service.open(db_path=tmp / "bench.sqlite3", artifacts=args.artifacts, config=config)
         load_s = time.perf_counter() - t0
         try:
             service.swap_ranker(PopularityPrior(service.engine.popularity))
+            planning_s = await planning_ready(service)
             users = list(range(10_000, 10_000 + args.users))
             t0 = time.perf_counter()
             seeded = await seed_feedback(service, users, rng)
@@ -406,9 +447,12 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
             lag_top = list(probe.top)
             gc_s, gc_generation = probe.gc_worst_s, probe.gc_worst_generation
             stats = service.store.stats
+            planning_rss = planning_rss_mib(service)
+            planning_line = service._planning.describe()  # noqa: SLF001
             ids = np.asarray(service.engine.tracks.ids.to_list(), dtype=object)
         finally:
             await service.close()
+        threads = await threads_only(args, tmp / "bench.sqlite3", users) if args.plan_processes else None
         naive = await naive_feedback(tmp / "naive.sqlite3", ids, 200, args.writes)
         extra: list[str] = []
         if args.community_votes:
@@ -421,7 +465,9 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
             lag_over, lag_n = lag_over + probe.over, lag_n + probe.callbacks
     await probe.stop()
     synthetic = (
-        await asyncio.to_thread(lambda: ready_time(build_synthetic(args.synthetic_root, args.synthetic)))
+        await asyncio.to_thread(
+            lambda: ready_time(build_synthetic(args.synthetic_root, args.synthetic), args.plan_processes)
+        )
         if args.synthetic
         else None
     )
@@ -442,6 +488,10 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
         f" Service.open in this process {load_s:.1f}s.",
         f"{len(users)} users seeded with {seeded:,} votes in {seed_s:.1f}s; {similar}/50 sampled users have"
         " listeners like them.",
+        f"Planning: `--plan-processes {args.plan_processes}`; ready {planning_s:.1f}s after open; at the end:"
+        f" {planning_line}; their peak RSS "
+        + (", ".join(f"{m:.0f}" for m in planning_rss) + " MiB" if planning_rss else "n/a (none)")
+        + ".",
         "recommend(k=10): taste clusters, dislike penalty, listeners-like-you, 20% explore, ranker hook on.",
         f"Raw index: {raw_rate:,.0f} single k=10 queries/s (hnswlib, one thread).",
         "",
@@ -453,6 +503,11 @@ async def run(args: argparse.Namespace) -> tuple[str, str]:
         lines.append(
             f"| {level} | {rec['p50_ms']:.1f} | {rec['p99_ms']:.1f} | {rec['per_s']:.1f} | {fb['p50_ms']:.1f}"
             f" | {fb['p99_ms']:.1f} | {fb['per_s']:.0f} |"
+        )
+    if threads is not None:
+        lines.append(
+            f"| 50, planning in threads (`--plan-processes 0`) | {threads['p50_ms']:.1f} | {threads['p99_ms']:.1f}"
+            f" | {threads['per_s']:.1f} | | | |"
         )
     lines += [
         "",
@@ -499,6 +554,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=None, help="recommend calls per level")
     parser.add_argument("--writes", type=int, default=None, help="feedback writes at 200 concurrent")
     parser.add_argument("--open-seconds", type=float, default=None, help="open-loop duration")
+    parser.add_argument(
+        "--plan-processes",
+        type=int,
+        default=serving_plan_processes(),
+        help="planning processes, as the bot runs (default: one per core but one, at most 4; 0: threads)",
+    )
     parser.add_argument("--community-votes", type=int, default=0, help="also measure with this many votes")
     parser.add_argument("--community-users", type=int, default=10_000)
     parser.add_argument("--synthetic", type=int, default=0, help="also time ready/RSS on this many tracks")

@@ -31,6 +31,7 @@ FALSE_WORDS = ("0", "off", "false", "no")
 #: Far above any real need (Discord requires a shard per 2,500 guilds); catches typos like 1600000.
 MAX_SHARDS = 4096
 MAX_TRAINING_THREADS = 1024
+MAX_PLAN_PROCESSES = 64
 
 #: Every variable `Settings.from_env` reads (the cache key of get_settings; the doc's checklist).
 ENV_NAMES: tuple[str, ...] = (
@@ -45,6 +46,7 @@ ENV_NAMES: tuple[str, ...] = (
     "SONGREC_LOG_FORMAT",
     "SONGREC_METRICS_PORT",
     "SONGREC_METRICS_ADDR",
+    "SONGREC_PLAN_PROCESSES",
     "DISCORD_TOKEN",
     "DEV_GUILD_ID",
     "SONGREC_SHARDS",
@@ -89,6 +91,8 @@ class Settings:
     log_format: LogFormat = "kv"
     metrics_port: int | None = None  # None: no metrics endpoint
     metrics_addr: str = "0.0.0.0"
+    # serving
+    plan_processes: int | None = None  # None: one per CPU core, at most 4 (config.serving_plan_processes)
     # Discord and sharding
     discord_token: str | None = field(default=None, repr=False)
     dev_guild_id: int | None = None
@@ -133,6 +137,7 @@ class Settings:
             log_format=cast(LogFormat, env.choice("SONGREC_LOG_FORMAT", LOG_FORMATS) or "kv"),
             metrics_port=env.port("SONGREC_METRICS_PORT"),
             metrics_addr=env.text("SONGREC_METRICS_ADDR") or "0.0.0.0",
+            plan_processes=env.integer("SONGREC_PLAN_PROCESSES", 0, MAX_PLAN_PROCESSES),
             discord_token=env.text("DISCORD_TOKEN"),
             dev_guild_id=env.guild_id("DEV_GUILD_ID"),
             shards=shards,

@@ -73,6 +73,8 @@ def status_embed(status: dict[str, Any], bot: commands.Bot) -> discord.Embed:
         for r in runs[:RUNS_SHOWN]
     ]
     embed.add_field(name="Training runs", value="\n".join(lines) or "none recorded yet", inline=False)
+    if status.get("planning"):
+        embed.add_field(name="Planning", value=embeds.safe(status["planning"], 200), inline=False)
     embed.add_field(name="Database", value=_size(status.get("database_bytes")), inline=True)
     latency = bot.latency
     shards = f"{bot.shard_count} shards" if bot.shard_count else "unsharded"

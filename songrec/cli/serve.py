@@ -46,7 +46,8 @@ async def serve(config: BotConfig) -> None:
     from songrec import settings as paths
     from songrec.coordination import open_coordination
     from songrec.ops.metrics import start_from_env as start_metrics_from_env
-    from songrec.service import Service  # the real service, opened lazily (pandas, hnswlib)
+    from songrec.service import Service, ServiceConfig  # the real service, opened lazily (pandas, hnswlib)
+    from songrec.service.config import serving_plan_processes
     from songrec.spotify import SpotifyClient, SpotifyConfig
 
     metrics_server = start_metrics_from_env()  # SONGREC_METRICS_PORT; off by default
@@ -59,6 +60,7 @@ async def serve(config: BotConfig) -> None:
             db_path=paths.database_location(),
             artifacts=paths.artifacts_dir(),
             spotify=spotify,
+            config=ServiceConfig(plan_processes=serving_plan_processes(paths.get_settings().plan_processes)),
             coordination=coordination,
         )
         learning = await start_learning(service)

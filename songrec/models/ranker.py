@@ -103,6 +103,17 @@ class HybridRanker:
     def __repr__(self) -> str:
         return f"HybridRanker({self.version})"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for the planning processes: the models and maps, not the lock or the fold-in cache."""
+        state = self.__dict__.copy()
+        del state["_fold_lock"], state["_folded"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._fold_lock = threading.Lock()
+        self._folded = OrderedDict()
+
     @property
     def engine_version(self) -> str:
         return self.engine.version

@@ -143,6 +143,13 @@ class TreeScorer:
     """An onnxruntime session over an ensemble_graph; run() is thread-safe."""
 
     def __init__(self, graph: bytes, threads: int = 1) -> None:
+        self._open(graph, threads)
+
+    def __reduce__(self) -> tuple[type[TreeScorer], tuple[bytes, int]]:
+        """Pickled as its graph (a session cannot be): the planning processes rebuild the same scorer."""
+        return (TreeScorer, (self.graph, self.threads))
+
+    def _open(self, graph: bytes, threads: int) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -150,6 +157,7 @@ class TreeScorer:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # warnings would reach stderr on every load
         self.graph = graph
+        self.threads = threads
         try:
             self._session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's errors derive from Exception only

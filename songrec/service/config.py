@@ -12,6 +12,16 @@ def _default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
+def serving_plan_processes(configured: int | None = None) -> int:
+    """The bot's planning processes: as configured (SONGREC_PLAN_PROCESSES), else one per core, at most 4
+    (past that each adds memory more than speed), none on one core. On two cores two beat one (bench/
+    service.py: 384-460 against 253-297 answers/s): the loop's share is small and the kernel interleaves."""
+    if configured is not None:
+        return configured
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(4, cores)
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
     #: Tracks suggested to a user within this window are not suggested to them again.
@@ -42,6 +52,10 @@ class ServiceConfig:
     guild_settings_ttl_s: float = 30.0
     #: CPU work (index queries, clustering, scoring) runs in this many threads, off the event loop.
     cpu_workers: int = field(default_factory=_default_workers)
+    #: Recommendations are planned in this many worker processes, one engine copy each, so planning uses
+    #: every core instead of one GIL (songrec.service.plan_processes); 0 plans in the threads above. The
+    #: bot runs serving_plan_processes(); tests and one-off tools plan in threads unless they ask.
+    plan_processes: int = 0
     #: How long a write waits for another process's lock before the user hears "busy, try again".
     busy_deadline_s: float = 5.0
     #: Fixes the exploration and cold-start shuffles (tests); None draws fresh randomness.

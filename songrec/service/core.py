@@ -64,7 +64,8 @@ from songrec.service.errors import db_errors
 from songrec.service.explore_share import ExploreShares, explore_count
 from songrec.service.guilds import GuildSettingsBook
 from songrec.service.health import service_status
-from songrec.service.planner import RecommendRequest, plan_with_neighbours
+from songrec.service.planner import RecommendRequest
+from songrec.service.planning import Planning
 from songrec.service.reasons import explain
 from songrec.service.runtime import CpuPool, Serving, resettle_heap, settle_heap
 from songrec.service.scoring import CandidateScorer
@@ -152,6 +153,7 @@ class Service:
         self._serving = Serving(engine)
         self._cpu = CpuPool(config.cpu_workers)
         self._ratings = RatingsCache()
+        self._planning = Planning(config, self._cpu, self._ratings, self.user_ratings)
         self._refresh: asyncio.Task[None] | None = None
         self._full_refresh_at = 0.0
         #: How long the last ratings refresh took, in seconds (the bench reports it).
@@ -218,12 +220,14 @@ class Service:
             await service.close()
             raise
         settle_heap()  # what open loaded lives as long as the service: no full collection walks it again
+        service._planning.start(engine, service.ranker)  # planning processes, when configured
         return service
 
     async def close(self) -> None:
         """Finish queued writes and release the database and threads. Safe to call twice."""
         if self._refresh is not None and not self._refresh.done():
             self._refresh.cancel()
+        await self._planning.close()
         await self._store.close()
         await self._cpu.shutdown()
 
@@ -250,6 +254,7 @@ class Service:
         """Serve from `engine` from the next request on; requests in flight finish on the old one."""
         swapped = self._serving.engine is not engine
         self._serving.engine = engine  # everything it needs was derived at load: one assignment
+        self._planning.use_engine(engine)
         log.info("serving engine %s (%d tracks)", engine.version, engine.size)
         if swapped:
             await resettle_heap()  # the old engine is collected before the heap is frozen again
@@ -263,6 +268,7 @@ class Service:
     def swap_ranker(self, ranker: CandidateScorer | None) -> None:
         """Score candidates with `ranker` from the next request on (None: embedding scores only)."""
         self._serving.ranker = ranker
+        self._planning.use_ranker(ranker)
 
     def user_ratings(self, user_id: int) -> dict[str, int]:
         """The user's live votes by track id, from memory (what a ranker folds a new user in from)."""
@@ -336,7 +342,7 @@ class Service:
             explore_n=explore_count(k, rate),
             rng_seed=self._rng.getrandbits(32),
         )
-        picks = await self._cpu.run(plan_with_neighbours, self._ratings, engine, request, cfg, ranker)
+        picks = await self._planning.plan(engine, ranker, request)
         return await self.suggestions.record(
             engine, ranker, picks, user_id=uid, channel_id=channel_id, guild_id=guild_id
         )
@@ -697,4 +703,7 @@ class Service:
         return await self.guilds.update(guild_id, **changes)
 
     async def status(self) -> dict[str, Any]:
-        return await service_status(self._serving.engine, self._serving.ranker, self._store, self._artifacts)
+        status = await service_status(
+            self._serving.engine, self._serving.ranker, self._store, self._artifacts
+        )
+        return {**status, "planning": self._planning.describe()}
