@@ -4,9 +4,11 @@ load, durable feedback against one commit per write, the time to ready, and the 
     SONGREC_HOME=/tmp/srhome .venv/bin/python bench/service.py [--quick] [--out reports/service.md]
     ... bench/service.py --community-votes 1000000 --community-users 10000   # listeners at scale
     ... bench/service.py --synthetic 170000                                   # ready time and RSS only
+    ... bench/service.py --plan-processes 0                                   # planning in threads only
 
 recommend(k=10) runs with every scoring path on (taste clusters, dislike penalties, listeners like you,
-exploration, and a re-ranking ranker hook). Every event-loop callback is timed throughout (LagProbe):
+exploration, and a re-ranking ranker hook), planned in the planning processes the bot would run here
+(`--plan-processes`; the table's last row is the same load planned in threads, side by side). Every event-loop callback is timed throughout (LagProbe):
 the longest is the worst blocking call on the loop thread. The database is a fresh SQLite file in a temporary directory; the artifact is only read.
 The last line printed is the SERVICE line tools read.
 """

@@ -169,3 +169,24 @@ async def test_a_ranker_that_cannot_be_pickled_is_served_by_the_threads(
         await ready(pool)
         await service.recommend(7001, k=5)
         assert pool.stats.planned == 1
+
+
+async def test_a_hung_worker_is_killed_and_its_requests_answered_by_the_threads(small_engine: Engine) -> None:
+    pool = PlanProcesses(1, plan_timeout_s=1.0)
+    pool.start(small_engine, None)
+    try:
+        await ready(pool)
+        stuck = pool._workers[0].process  # noqa: SLF001
+        assert stuck.pid is not None
+        os.kill(stuck.pid, signal.SIGSTOP)  # alive, but it will never answer
+        started = time.monotonic()
+        request = planner_requests(small_engine, 2)[0]
+        assert await pool.plan(small_engine, None, request, CFG) is None
+        assert time.monotonic() - started < 5.0
+        await ready(pool)
+        assert not stuck.is_alive() and pool.stats.restarts == 1
+        assert await pool.plan(small_engine, None, request, CFG) == plan_recommendations(
+            small_engine, request, CFG, None
+        )
+    finally:
+        await pool.close()

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 PER_WORKER = 2
 #: A message larger than this is written from a thread: a pipe holds 64 KiB, and a full pipe blocks.
 INLINE_SEND_BYTES = 16 * 1024
+#: A worker that has not answered a request for this long is hung: it is killed (and restarted), and
+#: its requests are planned in the threads. A plan takes milliseconds; this is far past any slow one.
+PLAN_TIMEOUT_S = 10.0
 #: Restarts allowed within RESTART_WINDOW_S; past that the pool stays down and the threads serve.
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 600.0
@@ -68,6 +71,7 @@ class _Worker:
     ranker: int = NO_RANKER  # the ranker token it holds (NO_RANKER: none, or being replaced)
     busy: bool = False  # an engine or ranker is on its way: no plans until it answers
     inflight: dict[int, asyncio.Future[list[Pick]]] = field(default_factory=dict)
+    sent_at: dict[int, float] = field(default_factory=dict)  # job -> when it was handed over (monotonic)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     alive: bool = True
 
@@ -113,9 +117,12 @@ class PlanProcesses:
 
     VotesOf = Callable[[int], dict[str, int]]
 
-    def __init__(self, count: int, votes_of: VotesOf | None = None) -> None:
+    def __init__(
+        self, count: int, votes_of: VotesOf | None = None, *, plan_timeout_s: float = PLAN_TIMEOUT_S
+    ) -> None:
         self.count = count
         self.votes_of = votes_of
+        self.plan_timeout_s = plan_timeout_s
         self.stats = PoolStats()
         self._workers: list[_Worker] = []
         self._jobs = itertools.count(1)
@@ -138,6 +145,7 @@ class PlanProcesses:
         self.use_ranker(ranker)
         for i in range(self.count):
             self._background(self._spawn(f"songrec-plan-{i}"))
+        self._background(self._watch())
 
     async def close(self) -> None:
         """Stop every worker (requests in flight are handed back to the threads). Safe to call twice."""
@@ -206,6 +214,7 @@ class PlanProcesses:
             job = next(self._jobs)
             future: asyncio.Future[list[Pick]] = asyncio.get_running_loop().create_future()
             worker.inflight[job] = future
+            worker.sent_at[job] = time.monotonic()
         needs_votes = shipped.needs_votes and token != NO_RANKER
         # The user's votes, for a ranker that reads them (its fold-in), as they are now.
         votes = self.votes_of(request.user_id) if needs_votes and self.votes_of is not None else None
@@ -218,6 +227,7 @@ class PlanProcesses:
             return None
         finally:
             worker.inflight.pop(job, None)
+            worker.sent_at.pop(job, None)
             await self._notify(everyone=False)
         self.stats.planned += 1
         return picks
@@ -369,6 +379,19 @@ class PlanProcesses:
         self._restarts.append(now)
         self.stats.restarts += 1
         self._background(self._spawn(worker.name))
+
+    async def _watch(self) -> None:
+        """Kill a worker that sits on a request far longer than any plan takes (a hang, a stopped process)."""
+        period = min(1.0, self.plan_timeout_s / 4)
+        while not self._closed:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            for worker in list(self._workers):
+                oldest = min(worker.sent_at.values(), default=now)
+                if worker.alive and now - oldest > self.plan_timeout_s:
+                    self._lose(worker, f"no answer in {self.plan_timeout_s:.0f} s; killed")
+                    with contextlib.suppress(OSError):
+                        worker.process.kill()  # its reader sees the pipe close and a new worker starts
 
     async def _notify(self, *, everyone: bool = True) -> None:
         """Wake the requests waiting for a worker: one when a slot frees, all when readiness changed."""
