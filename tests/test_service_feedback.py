@@ -33,6 +33,21 @@ def test_pearson_and_neighbours() -> None:
     assert cache.ratings_of(5) == {"t0": 1} and cache.ratings_of(2) == {}
 
 
+def test_search_size_counts_the_raters_a_neighbour_search_walks() -> None:
+    """What decides whether the search may run on the event loop: every rater of each of the user's
+    tracks (the user included), a hit counted at most MAX_RATERS_PER_TRACK times."""
+    from songrec.service.similar_users import MAX_RATERS_PER_TRACK
+
+    cache = RatingsCache()
+    assert cache.search_size(1) == 0
+    hit = [(u, "hit", 1) for u in range(1, MAX_RATERS_PER_TRACK + 50)]
+    cache.finish_reload([*hit, (1, "rare", -1), (2, "rare", 1), (3, "other", 1)])
+    assert cache.search_size(1) == MAX_RATERS_PER_TRACK + 2
+    assert cache.search_size(3) == MAX_RATERS_PER_TRACK + 1
+    cache.remove(1, "hit")
+    assert cache.search_size(1) == 2
+
+
 def test_neighbours_match_pearson_over_the_co_rated_tracks() -> None:
     """The neighbour search sums votes over co-rated tracks as it goes; every correlation it reports is
     pearson() of those tracks' votes, whatever order the tracks were voted in, and no qualifying

@@ -214,6 +214,14 @@ class RatingsCache:
                 return {}
             return dict(self._by_user.get(user_id, {}))
 
+    def search_size(self, user_id: int) -> int:
+        """How many raters `neighbours` would walk for this user: what its time grows with (~0.6 us each)."""
+        with self._lock:
+            by_track = self._by_track
+            return sum(
+                min(len(by_track.get(t, ())), MAX_RATERS_PER_TRACK) for t in self._by_user.get(user_id, ())
+            )
+
     def neighbours(
         self, user_id: int, *, min_overlap: int, min_correlation: float, limit: int
     ) -> list[Neighbour]:
