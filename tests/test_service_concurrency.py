@@ -121,3 +121,32 @@ async def test_the_heap_is_frozen_once_open_and_a_swapped_out_engine_is_still_fr
         gc.collect()
         assert gone() is None
         assert gc.get_freeze_count() > 0
+
+
+async def test_a_full_ratings_reload_holds_off_full_collections_and_freezes_what_it_built(
+    open_service: ServiceOpener, tmp_path: Path
+) -> None:
+    """While the ratings are read and rebuilt, no full collection walks the half-built maps (the oldest
+    generation's threshold is raised); the usual thresholds are back afterwards, and the new maps are
+    frozen (gc.get_objects lists only what the collector still walks)."""
+    import gc
+
+    async with open_service(tmp_path / "db.sqlite3") as service:
+        for user in range(1000, 1040):
+            await service.like(user, service.engine.track_id(user % 50))
+        ratings = service._ratings  # noqa: SLF001
+        during: list[tuple[int, int, int]] = []
+        build = ratings.finish_reload
+
+        def spy(*args: object) -> None:
+            during.append(gc.get_threshold())
+            build(*args)  # type: ignore[arg-type]
+
+        ratings.finish_reload = spy  # type: ignore[method-assign]
+        thresholds = gc.get_threshold()
+        await service._reload_ratings(full=True)  # noqa: SLF001
+        assert during and during[0][2] >= 1_000_000 > thresholds[2]
+        assert gc.get_threshold() == thresholds
+        walked = {id(o) for o in gc.get_objects()}
+        assert id(ratings._by_user) not in walked and id(ratings._by_track) not in walked  # noqa: SLF001
+        assert ratings.ratings_of(1000)

@@ -15,6 +15,7 @@ listener's own data and privacy choice), charts.ChartBook and server_mix.ServerM
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -67,7 +68,7 @@ from songrec.service.health import service_status
 from songrec.service.planner import RecommendRequest
 from songrec.service.planning import Planning
 from songrec.service.reasons import explain
-from songrec.service.runtime import CpuPool, Serving, resettle_heap, settle_heap
+from songrec.service.runtime import CpuPool, Serving, long_lived_build, resettle_heap, settle_heap
 from songrec.service.scoring import CandidateScorer
 from songrec.service.seeds import SeedResolver
 from songrec.service.server_mix import ServerMixes
@@ -575,6 +576,10 @@ class Service:
         """Bring the in-memory ratings up to date: every live vote (full), or only the votes newer than the
         last one seen. Rows are read a page at a time (each page is a short step on the event loop) and
         folded in on a worker thread, so neither blocks the loop for long at a million votes."""
+        with long_lived_build() if full else contextlib.nullcontext():
+            await self._reload_pages(full)
+
+    async def _reload_pages(self, full: bool) -> None:
         ratings = self._ratings
         since = 0 if full else ratings.last_id
         ratings.begin_reload()

@@ -209,18 +209,21 @@ class RatingsCache:
     # -- queries (any thread) ----------------------------------------------------------------
 
     def ratings_of(self, user_id: int) -> dict[str, int]:
-        with self._lock:
-            if user_id in self._unlearned:  # opted out of all learning: no model folds them in
-                return {}
-            return dict(self._by_user.get(user_id, {}))
+        """A copy of the user's votes. Without the lock: the event loop asks (for a ranker in a planning
+        process), and a neighbour search holds the lock for up to tens of milliseconds at a million
+        votes. Copying one dict is one C call under the GIL, so the copy is still a consistent one."""
+        if user_id in self._unlearned:  # opted out of all learning: no model folds them in
+            return {}
+        return dict(self._by_user.get(user_id, {}))
 
     def search_size(self, user_id: int) -> int:
-        """How many raters `neighbours` would walk for this user: what its time grows with (~0.6 us each)."""
-        with self._lock:
-            by_track = self._by_track
-            return sum(
-                min(len(by_track.get(t, ())), MAX_RATERS_PER_TRACK) for t in self._by_user.get(user_id, ())
-            )
+        """How many raters `neighbours` would walk for this user: what its time grows with (~0.6 us each).
+
+        Asked on the event loop, so it takes no lock (a search in a thread may hold it for tens of ms):
+        the user's tracks are copied in one C call, and each count is one atomic read."""
+        by_track = self._by_track
+        tracks = list(self._by_user.get(user_id, ()))
+        return sum(min(len(by_track.get(t, ())), MAX_RATERS_PER_TRACK) for t in tracks)
 
     def neighbours(
         self, user_id: int, *, min_overlap: int, min_correlation: float, limit: int
