@@ -15,11 +15,9 @@ listener's own data and privacy choice), charts.ChartBook and server_mix.ServerM
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -53,7 +51,6 @@ from songrec.domain import (
     TasteCard,
     TasteMatch,
     TrackInfo,
-    VotePage,
 )
 from songrec.ops.metrics import metrics
 from songrec.service import checks
@@ -67,8 +64,9 @@ from songrec.service.guilds import GuildSettingsBook
 from songrec.service.health import service_status
 from songrec.service.planner import RecommendRequest
 from songrec.service.planning import Planning
+from songrec.service.ratings_refresh import RatingsRefresh
 from songrec.service.reasons import explain
-from songrec.service.runtime import CpuPool, Serving, long_lived_build, resettle_heap, settle_heap
+from songrec.service.runtime import CpuPool, Serving, resettle_heap, settle_heap
 from songrec.service.scoring import CandidateScorer
 from songrec.service.seeds import SeedResolver
 from songrec.service.server_mix import ServerMixes
@@ -86,37 +84,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Incremental ratings refreshes cannot see an undo or a forget made by another process (no newer row):
-#: a full reload this often catches those up.
-RATINGS_FULL_REFRESH_S = 600.0
-#: Votes per page when reading them for the ratings (each page is converted on the event loop).
-RATINGS_PAGE = 2000
 MAX_AUTOCOMPLETE = 100
 _SOURCES = frozenset(get_args(FeedbackSource))
 NOTHING_TO_RATE = "There's nothing to rate here yet: ask me for /recommend first, or name a song."
-
-
-def _drained(pages: list[VotePage]) -> Iterator[VotePage]:
-    """The pages in order, each let go of as the next is taken: they are freed where they are consumed (a
-    worker thread), not on the loop when the refresh returns (~70 ms of deallocation at 1M votes)."""
-    pages.reverse()
-    while pages:
-        yield pages.pop()
-
-
-def _votes_of(pages: list[VotePage]) -> Iterator[tuple[int, str, int]]:
-    """(user, track, value) per live vote, made lazily where it is consumed (a worker thread)."""
-    for page in _drained(pages):
-        yield from zip(page.user_ids, page.track_ids, page.values, strict=True)
-
-
-def _changes_of(pages: list[VotePage]) -> Iterator[tuple[int, int, str, int]]:
-    """(id, user, track, value) per vote since the last refresh; value 0 for a vote since undone."""
-    for page in _drained(pages):
-        for row_id, user, track, value, gone in zip(
-            page.ids, page.user_ids, page.track_ids, page.values, page.undone, strict=True
-        ):
-            yield row_id, user, track, 0 if gone else value
 
 
 def _load_engine(artifacts: Path | None) -> Engine:
@@ -155,14 +125,11 @@ class Service:
         self._cpu = CpuPool(config.cpu_workers)
         self._ratings = RatingsCache()
         self._planning = Planning(config, self._cpu, self._ratings, self.user_ratings)
-        self._refresh: asyncio.Task[None] | None = None
-        self._full_refresh_at = 0.0
-        #: How long the last ratings refresh took, in seconds (the bench reports it).
-        self.last_ratings_refresh_s = 0.0
         self._rng = random.Random(config.seed)
         self.guilds = GuildSettingsBook(store, config)
         self.explore = ExploreShares(store, config, self.guilds)
         self.user_data = UserData(store, self._serving, self._cpu, self._ratings, config)
+        self._ratings_refresh = RatingsRefresh(store, self._cpu, self._ratings, self.user_data, config)
         self.cards = TasteCards(store, self._serving, self._cpu, self.user_data)
         self.matches = TasteMatcher(store, self._serving, self._cpu, self._ratings, self.user_data, config)
         self.suggestions = SuggestionLog(store, self._serving)
@@ -226,8 +193,7 @@ class Service:
 
     async def close(self) -> None:
         """Finish queued writes and release the database and threads. Safe to call twice."""
-        if self._refresh is not None and not self._refresh.done():
-            self._refresh.cancel()
+        self._ratings_refresh.cancel()
         await self._planning.close()
         await self._store.close()
         await self._cpu.shutdown()
@@ -330,7 +296,7 @@ class Service:
         liked = rows_of(engine, [v.track_id for v in votes if v.value > 0])
         disliked = rows_of(engine, [v.track_id for v in votes if v.value < 0])
         rate = await self.explore.rate_for(uid, filters, guild_id, seeded=bool(seeds))
-        self._maybe_refresh_ratings()
+        self._ratings_refresh.maybe_start()
         ranker = self._serving.ranker
         request = RecommendRequest(
             user_id=uid,
@@ -560,54 +526,14 @@ class Service:
 
     # ------------------------------------------------------------------ similar listeners
 
-    def _maybe_refresh_ratings(self) -> None:
-        stale = time.monotonic() - self._ratings.loaded_at > self.config.ratings_refresh_s
-        if stale and (self._refresh is None or self._refresh.done()):
-            self._refresh = asyncio.create_task(self._refresh_quietly(), name="songrec-ratings-refresh")
-
-    async def _refresh_quietly(self) -> None:
-        try:
-            full = time.monotonic() - self._full_refresh_at > RATINGS_FULL_REFRESH_S
-            await self._reload_ratings(full=full)
-        except Exception as exc:  # a refresh failing must not fail a request: retry next time
-            log.warning("could not refresh ratings from the database: %s", exc)
-
     async def _reload_ratings(self, full: bool = True) -> None:
-        """Bring the in-memory ratings up to date: every live vote (full), or only the votes newer than the
-        last one seen. Rows are read a page at a time (each page is a short step on the event loop) and
-        folded in on a worker thread, so neither blocks the loop for long at a million votes."""
-        with long_lived_build() if full else contextlib.nullcontext():
-            await self._reload_pages(full)
+        """Bring the in-memory ratings up to date now (songrec.service.ratings_refresh)."""
+        await self._ratings_refresh.reload(full)
 
-    async def _reload_pages(self, full: bool) -> None:
-        ratings = self._ratings
-        since = 0 if full else ratings.last_id
-        ratings.begin_reload()
-        started = time.monotonic()
-        try:
-            with db_errors():
-                if full:
-                    await self.user_data.load_privacy()  # another process may have changed someone's
-                    last = await self._store.last_feedback_id()
-                    pages = [page async for page in self._store.iter_vote_pages(batch_size=RATINGS_PAGE)]
-                else:
-                    pages = [
-                        page
-                        async for page in self._store.iter_vote_pages(
-                            since, include_undone=True, batch_size=RATINGS_PAGE
-                        )
-                    ]
-        except BaseException:
-            ratings.abort_reload()
-            raise
-        # The pages stay columns until the worker thread walks them: a million (user, track, value) tuples
-        # made on the loop set off the garbage collector's full passes there (a 305 ms step at 1M votes).
-        if full:
-            await self._cpu.run(ratings.finish_reload, _votes_of(pages), last)
-            self._full_refresh_at = time.monotonic()
-        else:
-            await self._cpu.run(ratings.apply_changes, _changes_of(pages))
-        self.last_ratings_refresh_s = time.monotonic() - started
+    @property
+    def last_ratings_refresh_s(self) -> float:
+        """How long the last ratings refresh took, in seconds (the bench reports it)."""
+        return self._ratings_refresh.last_s
 
     async def similar_users(self, user_id: int, limit: int = 10) -> list[tuple[int, float]]:
         """Listeners whose likes and dislikes correlate with this user's: (user id, Pearson r)."""

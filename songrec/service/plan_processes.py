@@ -54,6 +54,9 @@ PLAN_TIMEOUT_S = 10.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 600.0
 
+#: A user's live votes by track id (Service.user_ratings).
+VotesOf = Callable[[int], dict[str, int]]
+
 #: The ranker token of "no ranker": every worker holds it.
 NO_RANKER = 0
 
@@ -114,8 +117,6 @@ class PlanProcesses:
     `votes_of` is the service's live votes by user (what a ranker folds a new listener in from): a ranker
     that holds it gets, in a worker, the planned user's votes sent with each request instead.
     """
-
-    VotesOf = Callable[[int], dict[str, int]]
 
     def __init__(
         self, count: int, votes_of: VotesOf | None = None, *, plan_timeout_s: float = PLAN_TIMEOUT_S

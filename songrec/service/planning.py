@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from songrec.content.engine import Engine
 from songrec.service.config import ServiceConfig
-from songrec.service.plan_processes import PlanProcesses
+from songrec.service.plan_processes import PlanProcesses, VotesOf
 from songrec.service.planner import Pick, RecommendRequest, plan_recommendations, plan_with_neighbours
 from songrec.service.runtime import CpuPool
 from songrec.service.scoring import CandidateScorer
@@ -20,9 +20,7 @@ INLINE_NEIGHBOUR_SEARCH = 1000
 class Planning:
     """Plans requests; owns the planning processes (started with the service, stopped with it)."""
 
-    def __init__(
-        self, config: ServiceConfig, cpu: CpuPool, ratings: RatingsCache, votes_of: PlanProcesses.VotesOf
-    ) -> None:
+    def __init__(self, config: ServiceConfig, cpu: CpuPool, ratings: RatingsCache, votes_of: VotesOf) -> None:
         self._config = config
         self._cpu = cpu
         self._ratings = ratings
