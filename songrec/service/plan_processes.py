@@ -294,7 +294,8 @@ class PlanProcesses:
             self._background(self._notify())
             return
         message = ("ranker", shipped.token, shipped.blob)
-        await self._send(worker, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+        # Framing the blob copies it (megabytes for a trained ranker): off the loop.
+        await self._send(worker, await asyncio.to_thread(pickle.dumps, message, pickle.HIGHEST_PROTOCOL))
 
     async def _send(self, worker: _Worker, data: bytes) -> None:
         async with worker.send_lock:
