@@ -6,10 +6,14 @@ import asyncio
 import random
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aiosqlite
 
 from songrec.domain import StoreBusy
+
+T = TypeVar("T")
 
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
@@ -51,16 +55,21 @@ class Backoff:
         self.delay = min(self.delay * 2, self.cap)
 
 
-async def begin_immediate(conn: aiosqlite.Connection, backoff: Backoff) -> None:
-    """BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way on BUSY."""
+async def when_free(call: Callable[[], Awaitable[T]], backoff: Backoff) -> T:
+    """`call()`, tried again while the database is busy (another connection holds a lock) until the
+    backoff's deadline; any other error at once."""
     while True:
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            return
+            return await call()
         except sqlite3.OperationalError as exc:
             if not is_busy(exc):
                 raise
             await backoff.wait(exc)
+
+
+async def begin_immediate(conn: aiosqlite.Connection, backoff: Backoff) -> None:
+    """BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way on BUSY."""
+    await when_free(lambda: conn.execute("BEGIN IMMEDIATE"), backoff)
 
 
 async def rollback_quietly(conn: aiosqlite.Connection) -> None:

@@ -35,7 +35,7 @@ from songrec.domain import DatabaseTooNew, DatabaseTooOld, NotFound, StoreClosed
 from songrec.store.contract import StoreStats
 from songrec.store.group_commit import fail, writer_loop
 from songrec.store.sqlite import migrations as migrations_module
-from songrec.store.sqlite._driver import Backoff, is_busy, rollback_quietly
+from songrec.store.sqlite._driver import Backoff, is_busy, rollback_quietly, when_free
 from songrec.store.sqlite.rows import Conn, one
 
 T = TypeVar("T")
@@ -353,7 +353,9 @@ async def _prepare(
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000):d}")
     await conn.execute("PRAGMA foreign_keys = ON")
     migrations = migrations_module.discover(migrations_dir)
-    version = await migrations_module.schema_version(conn)
+    # Another opener may hold the file's lock a while (switching it to WAL, migrating): wait it out.
+    backoff = Backoff(busy_deadline_s, "read the schema version")
+    version = await when_free(lambda: migrations_module.schema_version(conn), backoff)
     latest = migrations[-1].version
     if version > latest:  # before touching anything, not even the journal mode
         raise DatabaseTooNew(label, version, latest)
@@ -366,15 +368,9 @@ async def _prepare(
 
 
 async def _configure(conn: Conn, label: str, memory: bool, busy_deadline_s: float) -> None:
-    backoff = Backoff(busy_deadline_s, "switch to WAL")
-    while True:
-        try:
-            row = await one(conn, "PRAGMA journal_mode = WAL")
-            break
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
-                raise
-            await backoff.wait(exc)
+    row = await when_free(
+        lambda: one(conn, "PRAGMA journal_mode = WAL"), Backoff(busy_deadline_s, "switch to WAL")
+    )
     mode = str(row[0]).lower() if row else "?"
     if mode != "wal" and not memory:
         raise StoreError(
