@@ -251,9 +251,43 @@ class Engine:
         `allowed`, when given, is the mask `allowed(filters, exclude_rows)` already built by the caller
         (once per request rather than once per call); the anchors are excluded from it here as well.
         """
+        found = self._similar(
+            anchors, k, filters, exclude_rows, exclude_keys, per_anchor, max_per_artist, allowed
+        )
+        return [Candidate(row, d, a) for row, d, a in found]
+
+    def similar_rows(
+        self,
+        anchors: list[int],
+        k: int,
+        exclude_keys: set[str] | None = None,
+        max_per_artist: int | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[int]:
+        """The rows `similar` gives, alone: the planner scores rows, and a Candidate per row costs."""
+        return [
+            row
+            for row, _, _ in self._similar(
+                anchors, k, None, None, exclude_keys, None, max_per_artist, allowed
+            )
+        ]
+
+    def _similar(
+        self,
+        anchors: list[int],
+        k: int,
+        filters: Filters | None,
+        exclude_rows: set[int] | None,
+        exclude_keys: set[str] | None,
+        per_anchor: int | None,
+        max_per_artist: int | None,
+        allowed: np.ndarray | None,
+    ) -> list[tuple[int, float, int]]:
         if not anchors or k <= 0:
             return []
-        banned = set(exclude_keys or ()) | {self.key_list[a] for a in anchors}
+        keys = self.key_list
+        banned = set(exclude_keys or ())
+        banned.update(keys[a] for a in anchors)
         if allowed is None:
             allowed = self.allowed(filters, set(exclude_rows or ()) | set(anchors))
         elif allowed[anchors].any():
@@ -275,23 +309,27 @@ class Engine:
         allowed: np.ndarray | None,
         banned: set[str],
         max_per_artist: int | None,
-    ) -> tuple[list[Candidate], list[Candidate]]:
-        """The k nearest distinct songs within the `want` nearest of each anchor, and those capped out."""
+    ) -> tuple[list[tuple[int, float, int]], list[tuple[int, float, int]]]:
+        """The k nearest distinct songs within the `want` nearest of each anchor, and those capped out:
+        (row, distance, anchor) each."""
         hits = self.index.neighbours_of(anchors, want, allowed)
-        found = np.concatenate([h.rows for h in hits])
-        dists = np.concatenate([h.distances for h in hits])
-        origin = np.repeat(np.asarray(anchors, dtype=np.int64), [len(h.rows) for h in hits])
-        # Nearest first, ties in query order: what a stable sort of (anchor, rank) candidates gives; a row
-        # found from two anchors counts where it comes first.
-        order = np.argsort(dists, kind="stable")
-        found, dists, origin = found[order], dists[order], origin[order]
-        _, first = np.unique(found, return_index=True)
-        first.sort()
-        rows, distance, origins = found[first].tolist(), dists[first].tolist(), origin[first].tolist()
+        if len(hits) == 1 and bool((np.diff(hits[0].distances) >= 0).all()):
+            # One anchor's hits, nearest first and each row once: what the merge below gives them.
+            rows, distance = hits[0].rows.tolist(), hits[0].distances.tolist()
+            origins = [anchors[0]] * len(rows)
+        else:
+            found = np.concatenate([h.rows for h in hits])
+            dists = np.concatenate([h.distances for h in hits])
+            origin = np.repeat(np.asarray(anchors, dtype=np.int64), [len(h.rows) for h in hits])
+            # Nearest first, ties in query order: what a stable sort of (anchor, rank) candidates gives. A
+            # row found from two anchors counts where it comes first: its later copies share its key,
+            # which the loop below has banned by then.
+            order = np.argsort(dists, kind="stable")
+            rows, distance, origins = found[order].tolist(), dists[order].tolist(), origin[order].tolist()
         keys, artists = self.key_list, self.artist_list
         banned = set(banned)
-        out: list[Candidate] = []
-        overflow: list[Candidate] = []
+        out: list[tuple[int, float, int]] = []
+        overflow: list[tuple[int, float, int]] = []
         per_artist: dict[str, int] = {}
         for row, d, a in zip(rows, distance, origins, strict=True):
             key = keys[row]
@@ -300,10 +338,10 @@ class Engine:
             banned.add(key)
             artist = artists[row]
             if max_per_artist and per_artist.get(artist, 0) >= max_per_artist:
-                overflow.append(Candidate(row, d, a))
+                overflow.append((row, d, a))
                 continue
             per_artist[artist] = per_artist.get(artist, 0) + 1
-            out.append(Candidate(row, d, a))
+            out.append((row, d, a))
             if len(out) == k:
                 break
         return out, overflow

@@ -121,16 +121,12 @@ def plan_recommendations(
     su_picks = _similar_user_picks(engine, req, cfg, ranker, su_pool, su_n, taken)
     if req.seeds:
         groups = [_Group((s,), (s,)) for s in req.seeds]
-        main = _neighbour_picks(
-            engine, req, cfg, ranker, groups, main_n, taken, banned_rows, allowed, "content"
-        )
+        main = _neighbour_picks(engine, req, cfg, ranker, groups, main_n, taken, allowed, "content")
     elif req.liked:
         liked = np.asarray(req.liked[-cfg.max_taste_likes :], dtype=np.int64)
         clusters = cluster_likes(engine, liked, cfg.max_clusters, cfg.anchors_per_cluster)
         groups = [_Group(c.anchors, c.members) for c in clusters]
-        main = _neighbour_picks(
-            engine, req, cfg, ranker, groups, main_n, taken, banned_rows, allowed, "taste"
-        )
+        main = _neighbour_picks(engine, req, cfg, ranker, groups, main_n, taken, allowed, "taste")
     else:
         main = _cold_start_picks(engine, req, cfg, ranker, main_n, allowed, taken, rng)
     main.sort(key=lambda p: -p.score)
@@ -151,7 +147,6 @@ def _neighbour_picks(
     groups: list[_Group],
     n: int,
     taken: set[str],
-    banned_rows: set[int],
     allowed: np.ndarray | None,
     kind: str,
 ) -> list[Pick]:
@@ -160,42 +155,61 @@ def _neighbour_picks(
         return []
     for group, quota in zip(groups, proportional_quotas([len(g.members) for g in groups], n), strict=True):
         group.quota = quota
-    disliked = np.asarray(req.disliked, dtype=np.int64)
     part = "similarity" if kind == "content" else "taste"
-    # Per candidate: (row, anchor, (its group's part columns, its index there), total); the parts dict is
-    # made for the chosen few only.
-    scored: list[list[_Scored]] = []
-    for group in groups:
-        if group.quota == 0:
-            scored.append([])
-            continue
-        found = engine.similar(
+    found = [
+        engine.similar_rows(
             list(group.anchors),
             group.quota * 4 + 10,
-            req.filters,
-            banned_rows,
             taken,
             max_per_artist=engine.MAX_PER_ARTIST,
             allowed=allowed,
         )
-        rows = np.asarray([c.row for c in found], dtype=np.int64)
-        if len(rows) == 0:
-            scored.append([])
-            continue
-        anchor, dist = engine.nearest(rows, np.asarray(group.members, dtype=np.int64))
-        parts: dict[str, np.ndarray] = {
-            part: engine.closeness(dist),
-            "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
-        }
-        if len(disliked):
-            parts["dislike_penalty"] = engine.dislike_penalty(rows, disliked, cfg.dislike_weight)
-        parts.update(ranker_parts(ranker, req.user_id, rows))
-        # Reasons are written for the chosen few only (below): they cost far more than a score.
-        columns = {name: v.tolist() for name, v in parts.items()}
-        totals = [sum(values) for values in zip(*summed(columns), strict=True)]  # in parts order
-        anchors = anchor.tolist()
-        picks = [(int(row), anchors[i], (columns, i), totals[i]) for i, row in enumerate(rows.tolist())]
+        if group.quota
+        else []
+        for group in groups
+    ]
+    rows = np.asarray([row for group_rows in found for row in group_rows], dtype=np.int64)
+    if len(rows) == 0:
+        return []
+    # One distance table and one ranker call for every group's candidates: columns are every group's
+    # members and the dislikes, each group reading its own.
+    members = [np.asarray(group.members, dtype=np.int64) for group in groups]
+    disliked = np.asarray(req.disliked, dtype=np.int64)
+    columns_of = np.unique(np.concatenate([*members, disliked]))
+    table = engine.pairwise(rows, columns_of)
+    anchor = np.empty(len(rows), dtype=np.int64)
+    dist = np.empty(len(rows), dtype=np.float64)
+    start = 0
+    for group_rows, mine in zip(found, members, strict=True):
+        stop = start + len(group_rows)
+        if stop > start:
+            sub = table[start:stop, np.searchsorted(columns_of, mine)]
+            nearest = sub.argmin(axis=1)  # ties: the first member, as Engine.nearest
+            anchor[start:stop] = mine[nearest]
+            dist[start:stop] = sub[np.arange(stop - start), nearest]
+        start = stop
+    parts: dict[str, np.ndarray] = {
+        part: engine.closeness(dist),
+        "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
+    }
+    if len(disliked):
+        near_dislike = table[:, np.searchsorted(columns_of, disliked)].min(axis=1)
+        parts["dislike_penalty"] = -cfg.dislike_weight * engine.closeness(near_dislike)
+    parts.update(ranker_parts(ranker, req.user_id, rows))
+    # Reasons are written for the chosen few only (below): they cost far more than a score.
+    columns = {name: v.tolist() for name, v in parts.items()}
+    totals = [sum(values) for values in zip(*summed(columns), strict=True)]  # in parts order
+    anchors = anchor.tolist()
+    row_list = rows.tolist()
+    # Per candidate: (row, anchor, (the part columns, its index there), total); the parts dict is made for
+    # the chosen few only.
+    scored: list[list[_Scored]] = []
+    start = 0
+    for group_rows in found:
+        stop = start + len(group_rows)
+        picks = [(row_list[i], anchors[i], (columns, i), totals[i]) for i in range(start, stop)]
         scored.append(sorted(picks, key=lambda p: -p[3]))
+        start = stop
     keys = engine.key_list
     out: list[_Scored] = []
     leftovers: list[_Scored] = []
@@ -294,6 +308,13 @@ def _cold_start_picks(
     return out
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median's value (the middle one, or the mean of the middle two) without its generic machinery."""
+    ordered = np.sort(values)
+    mid = len(ordered) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else float((ordered[mid - 1] + ordered[mid]) / 2)
+
+
 def _explore_picks(
     engine: Engine,
     req: RecommendRequest,
@@ -312,7 +333,8 @@ def _explore_picks(
     above the median of its scores, and not below neutral) are considered."""
     if n <= 0:
         return []
-    found = edge_candidates(engine, allowed, anchors, near, taken, rng, n)
+    disliked = np.asarray(req.disliked, dtype=np.int64)
+    found = edge_candidates(engine, allowed, anchors, near, taken, rng, n, disliked=disliked)
     if len(found) == 0:
         return []
     extra = ranker_parts(ranker, req.user_id, found.rows)
@@ -321,7 +343,7 @@ def _explore_picks(
         # At or above the median, and never a predicted dislike (a neutral model adds 0): a user whose
         # taste model dislikes all of its edge gets fewer surprises rather than songs it expects them
         # to hate.
-        passing = (total >= np.median(total)) & (total >= 0.0)
+        passing = (total >= _median(total)) & (total >= 0.0)
         found = found.keep(passing)
         extra = {name: v[passing] for name, v in extra.items()}
     rows = found.rows
@@ -330,9 +352,8 @@ def _explore_picks(
         "genre_fit": genre_fit(engine, rows, anchors),
         "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
     }
-    disliked = np.asarray(req.disliked, dtype=np.int64)
     if len(disliked):
-        base_parts["dislike_penalty"] = engine.dislike_penalty(rows, disliked, cfg.dislike_weight)
+        base_parts["dislike_penalty"] = -cfg.dislike_weight * engine.closeness(found.dislike_distance)
     base_parts.update(extra)
     base = np.sum(summed(base_parts), axis=0)
     artists = engine.artist_list
@@ -342,10 +363,9 @@ def _explore_picks(
         | {artists[r] for r in req.disliked}
     )
     liked_or_seed = set(req.seeds) | set(req.liked)
-    index = {int(r): i for i, r in enumerate(rows.tolist())}
     out = []
     for row, more in pick_edge(engine, rows, n, base, rng, taken, known):
-        i = index[row]
+        i = int(np.searchsorted(rows, row))  # the rows ascend
         parts = {name: float(v[i]) for name, v in base_parts.items()} | more
         anchor = int(found.anchor[i])
         near_genre = str(engine.reason_genre[anchor] or "") if anchor in liked_or_seed else ""

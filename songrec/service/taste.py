@@ -206,12 +206,16 @@ class EdgeCandidates:
     rows: np.ndarray
     anchor: np.ndarray  # per row: the nearest of the anchors explored from
     novelty_distance: np.ndarray  # per row: squared distance to the nearest rated or offered row
+    #: Per row: squared distance to the nearest disliked row (inf without dislikes).
+    dislike_distance: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def keep(self, mask: np.ndarray) -> EdgeCandidates:
-        return EdgeCandidates(self.rows[mask], self.anchor[mask], self.novelty_distance[mask])
+        return EdgeCandidates(
+            self.rows[mask], self.anchor[mask], self.novelty_distance[mask], self.dislike_distance[mask]
+        )
 
 
 def edge_candidates(
@@ -224,10 +228,12 @@ def edge_candidates(
     want: int,
     per_anchor: int = EDGE_NEIGHBOURS,
     count: int = EDGE_ANCHORS,
+    disliked: np.ndarray | None = None,
 ) -> EdgeCandidates:
     """The neighbourhood of a few of the anchors (the listener's likes or seeds; a sample of `count`),
     less every song already rated or offered (`taken`), popular enough to be worth a try when that
-    still leaves `want` of them. `near` (everything rated or offered) is what novelty is measured from.
+    still leaves `want` of them. `near` (everything rated or offered) is what novelty is measured from;
+    the distance to the nearest of `disliked` comes from the same distance table.
     """
     anchors = np.unique(np.asarray(anchors, dtype=np.int64))
     if len(anchors) == 0 or want <= 0:
@@ -242,7 +248,7 @@ def edge_candidates(
         if len(rows) < per_anchor:
             rows = _around(engine, anchors, per_anchor, allowed)
     keys = engine.key_list
-    rows = rows[np.fromiter((keys[r] not in taken for r in rows.tolist()), dtype=bool, count=len(rows))]
+    rows = rows[np.asarray([keys[r] not in taken for r in rows.tolist()], dtype=bool)]
     if len(engine.explore_pool):  # not obscure noise, unless the filters leave nothing else
         popular = engine.popularity[rows] >= engine.explore_floor
         if int(popular.sum()) >= want:
@@ -251,14 +257,18 @@ def edge_candidates(
         return _NO_EDGE
     # One distance table: novelty is measured from everything rated or offered, and the anchor each row
     # was found beside is the nearest of the sampled anchors (columns of the same table).
-    columns = np.union1d(near, anchors).astype(np.int64)
+    hated = np.empty(0, np.int64) if disliked is None else np.asarray(disliked, dtype=np.int64)
+    columns = np.unique(np.concatenate([near, anchors, hated]).astype(np.int64))
     table = engine.pairwise(rows, columns)
     own = np.searchsorted(columns, anchors)
     nearest = own[table[:, own].argmin(axis=1)]
     novelty = (
         table[:, np.searchsorted(columns, near)].min(axis=1) if len(near) else np.full(len(rows), np.inf)
     )
-    return EdgeCandidates(rows, columns[nearest], novelty)
+    dislike = (
+        table[:, np.searchsorted(columns, hated)].min(axis=1) if len(hated) else np.full(len(rows), np.inf)
+    )
+    return EdgeCandidates(rows, columns[nearest], novelty, dislike)
 
 
 def genre_fit(
@@ -281,7 +291,7 @@ def _around(engine: Engine, anchors: np.ndarray, k: int, allowed: np.ndarray | N
     return np.unique(np.concatenate([h.rows for h in hits]).astype(np.int64))
 
 
-_NO_EDGE = EdgeCandidates(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+_NO_EDGE = EdgeCandidates(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
 
 
 def pick_edge(
@@ -301,7 +311,8 @@ def pick_edge(
     if len(pool) == 0 or n <= 0:
         return out
     noise = rng.random(len(pool)) * jitter
-    artists = [engine.artist_list[r] for r in pool.tolist()]
+    artist_list = engine.artist_list
+    artists = [artist_list[r] for r in pool.tolist()]
     bonus = np.asarray([0.0 if a in known_artists else artist_bonus for a in artists])
     total = base + bonus + noise
     keys = engine.key_list
