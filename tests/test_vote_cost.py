@@ -2,7 +2,8 @@
 transaction (the store takes the vote and says whether it changed anything in the same transaction),
 and the suggestion row read once by the vote itself, beside the bot's own message lookup.
 
-SQLite only: the statements are counted with SQLite's trace hook on the store's connection.
+SQLite only: the statements are counted with SQLite's trace hook on the store's connections (the writer's
+and the reads').
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ READS_SUGGESTIONS = re.compile(r"^\s*SELECT\b.*\bFROM suggestions\b", re.I | re.
 
 
 async def traced(service: Service) -> list[str]:
-    """Every statement the store's connection runs from now on, as SQLite reports it."""
+    """Every statement the store's connections run from now on, as SQLite reports it."""
     statements: list[str] = []
-    await service.store.db.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    db = service.store.db  # type: ignore[attr-defined]
+    assert db.reader is not db.conn, "a file database reads on a connection of its own"
+    for conn in (db.conn, db.reader):
+        await conn.set_trace_callback(statements.append)
     return statements
 
 

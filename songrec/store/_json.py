@@ -7,11 +7,15 @@ from typing import Any
 
 from songrec.domain import InvalidInput
 
+#: One encoder for every write: json.dumps with options builds a new encoder on each call (every suggestion
+#: stores its score parts).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
 
 def dumps(value: Any, what: str) -> str:
     """JSON-encode for a JSON column; refuses NaN/inf and non-JSON values with a clear message."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
             f"{what} must be JSON-serialisable (plain dicts, lists, str, finite numbers): {exc}"

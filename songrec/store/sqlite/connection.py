@@ -2,8 +2,11 @@
 
 Design, in short:
 
-* One aiosqlite connection. Every use of it goes through an asyncio.Lock, so a coroutine never sees
-  another coroutine's half-finished transaction.
+* Two aiosqlite connections to a file: the writer's, and one for reads (query_only), each behind an
+  asyncio.Lock, so a coroutine never sees another coroutine's half-finished transaction. WAL lets the
+  reads go on while a commit waits for its fsync; they see every write committed before they start
+  (read-your-writes holds: a write's await returns after its COMMIT). An in-memory or read-only
+  database has the one connection, for both.
 * Writes are queued and run by one writer task, which takes everything queued so far and runs it in
   a single transaction (each job inside its own SAVEPOINT, so one bad job fails alone) and commits
   once: group commit. With synchronous=FULL every commit is an fsync, so batching is what lets
@@ -104,14 +107,17 @@ class Database:
         clock: Callable[[], float],
         busy_deadline_s: float,
         max_batch: int,
+        reader: Conn | None = None,
     ) -> None:
         self.conn = conn  # only the parts (and sqlite-only tests) touch it, always through read/write
+        self.reader = conn if reader is None else reader  # what reads run on
         self.path = path
         self.readonly = readonly
         self.clock = clock
         self._busy_deadline_s = busy_deadline_s
         self._max_batch = max_batch
         self._lock = asyncio.Lock()
+        self._read_lock = self._lock if reader is None else asyncio.Lock()
         self._queue: collections.deque[tuple[Job[Any], asyncio.Future[Any]] | None] = collections.deque()
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -159,8 +165,21 @@ class Database:
         except BaseException:
             await conn.close()
             raise
+        reader = None
+        if not readonly and not memory:
+            try:
+                reader = await _open_reader(label, busy_timeout_s)
+            except (sqlite3.Error, OSError) as exc:
+                await conn.close()
+                raise StoreError(f"cannot open the database {label}: {exc}; {_HINT}") from exc
         return cls(
-            conn, label, readonly=readonly, clock=clock, busy_deadline_s=busy_deadline_s, max_batch=max_batch
+            conn,
+            label,
+            readonly=readonly,
+            clock=clock,
+            busy_deadline_s=busy_deadline_s,
+            max_batch=max_batch,
+            reader=reader,
         )
 
     async def close(self) -> None:
@@ -174,6 +193,8 @@ class Database:
             await self._writer
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self.reader is not self.conn:
+            await self.reader.close()
         await self.conn.close()
 
     def _check_open(self) -> None:
@@ -287,16 +308,17 @@ class Database:
 
     async def _read_inner(self, job: Job[T], snapshot: bool) -> T:
         backoff: Backoff | None = None
+        conn = self.reader
         while True:
-            async with self._lock:
+            async with self._read_lock:
                 try:
                     if not snapshot:
-                        return await job(self.conn)
-                    await self.conn.execute("BEGIN")
+                        return await job(conn)
+                    await conn.execute("BEGIN")
                     try:
-                        return await job(self.conn)
+                        return await job(conn)
                     finally:
-                        await rollback_quietly(self.conn)
+                        await rollback_quietly(conn)
                 except sqlite3.OperationalError as exc:
                     if not is_busy(exc):
                         raise
@@ -365,6 +387,20 @@ async def _prepare(
     else:
         await _configure(conn, label, memory, busy_deadline_s)
         await migrations_module.migrate(conn, label, migrations, busy_deadline_s)
+
+
+async def _open_reader(label: str, busy_timeout_s: float) -> Conn:
+    """The reads' connection to a file already prepared (WAL, migrated): it can only read."""
+    reader = await aiosqlite.connect(label, isolation_level=None)
+    try:
+        reader.row_factory = sqlite3.Row
+        await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000):d}")
+        await reader.execute("PRAGMA foreign_keys = ON")
+        await reader.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
 
 
 async def _configure(conn: Conn, label: str, memory: bool, busy_deadline_s: float) -> None:
