@@ -25,7 +25,6 @@ import logging
 import multiprocessing
 import pickle
 import signal
-import threading
 import time
 import types
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from typing import Any
 
 from songrec.content.engine import Engine
 from songrec.service.config import ServiceConfig
+from songrec.service.pipe_frames import NonBlockingReader
 from songrec.service.planner import Pick, RecommendRequest, plan_recommendations
 from songrec.service.scoring import CandidateScorer
 
@@ -77,6 +77,7 @@ class _Worker:
     sent_at: dict[int, float] = field(default_factory=dict)  # job -> when it was handed over (monotonic)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     alive: bool = True
+    reader: NonBlockingReader | None = None  # its answers, read on the event loop
 
     def holds(self, engine: str, ranker: int) -> bool:
         held = ranker == NO_RANKER or self.ranker == ranker
@@ -158,6 +159,8 @@ class PlanProcesses:
             self._lose(worker, "the service is closing")
             with contextlib.suppress(OSError, ValueError):
                 worker.conn.send_bytes(pickle.dumps(("stop",)))
+        for worker in workers:
+            self._stop_watching(worker)
         await asyncio.to_thread(_join_all, [w.process for w in workers])
         for worker in workers:
             worker.conn.close()
@@ -246,7 +249,7 @@ class PlanProcesses:
             await asyncio.to_thread(_join_all, [worker.process])
             return
         self._workers.append(worker)
-        threading.Thread(target=self._read, args=(worker,), name=f"{name}-reader", daemon=True).start()
+        self._watch_answers(worker)
         if self._engine is not None:
             await self._ship_engine(worker, self._engine)
 
@@ -310,19 +313,40 @@ class PlanProcesses:
                 self._lose(worker, f"cannot write to it ({exc})")
                 raise WorkerLost(worker.name) from exc
 
-    def _read(self, worker: _Worker) -> None:
-        """The worker's answers, on a thread of their own: unpickling them never holds up the loop."""
-        loop = self._loop
-        assert loop is not None
-        while True:
+    def _watch_answers(self, worker: _Worker) -> None:
+        """Read the worker's answers on the loop as they arrive (songrec.service.pipe_frames says why)."""
+        assert self._loop is not None
+        reader = worker.reader = NonBlockingReader(worker.conn.fileno())
+        self._loop.add_reader(reader.fileno(), self._readable, worker)
+
+    def _readable(self, worker: _Worker) -> None:
+        reader = worker.reader
+        if reader is None:
+            return
+        messages, closed = reader.read()
+        for data in messages:
             try:
-                message = worker.conn.recv()
-            except (EOFError, OSError, pickle.UnpicklingError) as exc:
-                with contextlib.suppress(RuntimeError):  # the loop closed first
-                    loop.call_soon_threadsafe(self._lost_and_restart, worker, f"it stopped ({exc!r})")
-                return
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._received, worker, message)
+                message = pickle.loads(data)
+            except Exception as exc:  # a torn or foreign message: this pipe cannot be trusted any more
+                closed = True
+                why = f"it sent an unreadable answer ({exc!r})"
+                break
+            self._received(worker, message)
+        else:
+            why = "it stopped"
+        if closed:
+            self._stop_watching(worker)
+            with contextlib.suppress(OSError):
+                worker.conn.close()
+            self._lost_and_restart(worker, why)
+
+    def _stop_watching(self, worker: _Worker) -> None:
+        reader, worker.reader = worker.reader, None
+        if reader is None:
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(reader.fileno())
+        reader.close()
 
     def _received(self, worker: _Worker, message: tuple[Any, ...]) -> None:
         kind = message[0]
