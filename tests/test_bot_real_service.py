@@ -56,7 +56,10 @@ async def test_recommend_like_by_button_and_reaction_in_the_database(
             stored = await service.get_suggestion(sid)
             assert stored is not None and stored.kind in ("cold_start", "explore")
             assert stored.reason in embed["description"]
-            assert posted_message_of(db, sid) == int(message["id"])
+            # The bot notes where it posted once Discord has taken the message: soon after we see it.
+            await eventually(
+                lambda sid=sid: posted_message_of(db, sid) == int(message["id"]), what="message id"
+            )
 
         # /recommend with a song, then bob clicks the second song's Like button.
         ix = await w.fake.slash(w.alice, "recommend", song="Song 12", count=2)
