@@ -378,7 +378,11 @@ class Engine:
         """How close each row is to something disliked, as a negative score part (0 without dislikes)."""
         if len(disliked) == 0:
             return np.zeros(len(rows))
-        return -weight * self.closeness(self.min_distance(rows, disliked))
+        return self.penalty_near(self.min_distance(rows, disliked), weight)
+
+    def penalty_near(self, distance: np.ndarray, weight: float) -> np.ndarray:
+        """The dislike penalty for a distance to the nearest disliked row (from a table already made)."""
+        return -weight * self.closeness(distance)
 
     # Reasons -----------------------------------------------------------------------------------
 

@@ -194,7 +194,7 @@ def _neighbour_picks(
     }
     if len(disliked):
         near_dislike = table[:, np.searchsorted(columns_of, disliked)].min(axis=1)
-        parts["dislike_penalty"] = -cfg.dislike_weight * engine.closeness(near_dislike)
+        parts["dislike_penalty"] = engine.penalty_near(near_dislike, cfg.dislike_weight)
     parts.update(ranker_parts(ranker, req.user_id, rows))
     # Reasons are written for the chosen few only (below): they cost far more than a score.
     columns = {name: v.tolist() for name, v in parts.items()}
@@ -308,13 +308,6 @@ def _cold_start_picks(
     return out
 
 
-def _median(values: np.ndarray) -> float:
-    """np.median's value (the middle one, or the mean of the middle two) without its generic machinery."""
-    ordered = np.sort(values)
-    mid = len(ordered) // 2
-    return float(ordered[mid]) if len(ordered) % 2 else float((ordered[mid - 1] + ordered[mid]) / 2)
-
-
 def _explore_picks(
     engine: Engine,
     req: RecommendRequest,
@@ -343,7 +336,7 @@ def _explore_picks(
         # At or above the median, and never a predicted dislike (a neutral model adds 0): a user whose
         # taste model dislikes all of its edge gets fewer surprises rather than songs it expects them
         # to hate.
-        passing = (total >= _median(total)) & (total >= 0.0)
+        passing = (total >= np.median(total)) & (total >= 0.0)
         found = found.keep(passing)
         extra = {name: v[passing] for name, v in extra.items()}
     rows = found.rows
@@ -353,7 +346,7 @@ def _explore_picks(
         "popularity": cfg.popularity_weight * engine.popularity[rows] / 100.0,
     }
     if len(disliked):
-        base_parts["dislike_penalty"] = -cfg.dislike_weight * engine.closeness(found.dislike_distance)
+        base_parts["dislike_penalty"] = engine.penalty_near(found.dislike_distance, cfg.dislike_weight)
     base_parts.update(extra)
     base = np.sum(summed(base_parts), axis=0)
     artists = engine.artist_list

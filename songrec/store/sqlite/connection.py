@@ -371,9 +371,7 @@ async def _prepare(
     migrations_dir: Traversable | Path | None,
 ) -> None:
     """Connection pragmas, the version check and (read-write only) the migrations."""
-    conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000):d}")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    await _session_pragmas(conn, busy_timeout_s)
     migrations = migrations_module.discover(migrations_dir)
     # Another opener may hold the file's lock a while (switching it to WAL, migrating): wait it out.
     backoff = Backoff(busy_deadline_s, "read the schema version")
@@ -389,13 +387,18 @@ async def _prepare(
         await migrations_module.migrate(conn, label, migrations, busy_deadline_s)
 
 
+async def _session_pragmas(conn: Conn, busy_timeout_s: float) -> None:
+    """What every connection to the file sets for itself: rows by name, the lock wait, foreign keys."""
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000):d}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+
+
 async def _open_reader(label: str, busy_timeout_s: float) -> Conn:
     """The reads' connection to a file already prepared (WAL, migrated): it can only read."""
     reader = await aiosqlite.connect(label, isolation_level=None)
     try:
-        reader.row_factory = sqlite3.Row
-        await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000):d}")
-        await reader.execute("PRAGMA foreign_keys = ON")
+        await _session_pragmas(reader, busy_timeout_s)
         await reader.execute("PRAGMA query_only = ON")
     except BaseException:
         await reader.close()
