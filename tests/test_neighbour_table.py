@@ -86,6 +86,34 @@ def test_what_the_table_cannot_answer_is_walked(saved: Path) -> None:
         assert len(set(g.rows.tolist()) & set(t.rows.tolist())) >= 9
 
 
+def test_what_the_table_knows_short_of_k_agrees_with_the_full_answer_up_to_its_distance(saved: Path) -> None:
+    """neighbours_near: where a filter leaves a row fewer than k of its entries, the table still knows
+    that row's nearest allowed rows completely up to its last entry; the full answer (walked) agrees there."""
+    index = TrackIndex.load(saved)
+    rng = np.random.default_rng(4)
+    rows = rng.choice(index.size, 120, replace=False)
+    allowed = np.ones(index.size, bool)
+    allowed[rng.choice(index.size, 600, replace=False)] = False
+    for k in (10, 60, 64, 150):
+        near, known = index.neighbours_near(rows, k, allowed)
+        full = index.neighbours_of(rows, k, allowed)
+        if k > 64:
+            assert known <= float(index.table.distances[rows, -1].min())
+        short = 0
+        for n, f in zip(near, full, strict=True):
+            assert allowed[n.rows].all() and len(n.rows) <= k
+            if len(n.rows) < k:
+                short += 1
+            below = f.distances < known
+            assert n.rows[: int(below.sum())].tolist() == f.rows[below].tolist()
+            if len(n.rows) == k:  # what the table answers whole is the full answer
+                assert n.rows.tolist() == f.rows.tolist()
+        assert (short > 0) == (known != float("inf"))
+    near, known = index.neighbours_near(rows, 20)
+    assert known == float("inf")
+    _same(near, index.neighbours_of(rows, 20))
+
+
 def test_an_index_saved_without_a_table_walks_and_answers_the_same(saved: Path, tmp_path: Path) -> None:
     for name in ("index.bin", "embeddings.npy", "index.json"):
         (tmp_path / name).write_bytes((saved / name).read_bytes())

@@ -10,6 +10,7 @@ artifact means a new Engine, swapped in whole.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.content.artifacts import ArtifactStore, Manifest
 from songrec.content.genres import artist_majority_genres
-from songrec.content.index import TrackIndex, distances
+from songrec.content.index import Neighbours, TrackIndex, distances
 from songrec.content.lookup import Query, TitleIndex
 from songrec.content.serving_parts import CATALOG_FILE, ServingParts, read_catalog
 from songrec.content.track_table import TrackTable
@@ -311,8 +312,33 @@ class Engine:
         max_per_artist: int | None,
     ) -> tuple[list[tuple[int, float, int]], list[tuple[int, float, int]]]:
         """The k nearest distinct songs within the `want` nearest of each anchor, and those capped out:
-        (row, distance, anchor) each."""
-        hits = self.index.neighbours_of(anchors, want, allowed)
+        (row, distance, anchor) each.
+
+        The neighbour table answers first. When a few rows it holds are left out (rated, offered) it knows
+        fewer than `want` for an anchor, but knows them completely up to a distance: if the k are found
+        nearer than that, the graph walk for the rest would change nothing, and is skipped."""
+        table = self.index.table
+        picked = None
+        if table is not None and want <= table.width:  # wider: its first pass came up short already
+            hits, known = self.index.neighbours_near(anchors, want, allowed)
+            picked = self._distinct_hits(anchors, hits, k, banned, max_per_artist, known)
+        if picked is None:  # the k lie beyond what the table knows: the full answer, walks included
+            hits = self.index.neighbours_of(anchors, want, allowed)
+            picked = self._distinct_hits(anchors, hits, k, banned, max_per_artist, math.inf)
+        assert picked is not None  # every hit is known when `known` is +inf
+        return picked
+
+    def _distinct_hits(
+        self,
+        anchors: list[int],
+        hits: list[Neighbours],
+        k: int,
+        banned: set[str],
+        max_per_artist: int | None,
+        known: float,
+    ) -> tuple[list[tuple[int, float, int]], list[tuple[int, float, int]]] | None:
+        """_pick_distinct's choice from these hits; None when it would read a hit at or past `known` (or
+        run out of hits before k) with hits unknown past it."""
         if len(hits) == 1 and bool((np.diff(hits[0].distances) >= 0).all()):
             # One anchor's hits, nearest first and each row once: what the merge below gives them.
             rows, distance = hits[0].rows.tolist(), hits[0].distances.tolist()
@@ -332,6 +358,8 @@ class Engine:
         overflow: list[tuple[int, float, int]] = []
         per_artist: dict[str, int] = {}
         for row, d, a in zip(rows, distance, origins, strict=True):
+            if d >= known:
+                return None
             key = keys[row]
             if key in banned:
                 continue
@@ -343,8 +371,8 @@ class Engine:
             per_artist[artist] = per_artist.get(artist, 0) + 1
             out.append((row, d, a))
             if len(out) == k:
-                break
-        return out, overflow
+                return out, overflow
+        return None if known != math.inf else (out, overflow)
 
     # Distances and closeness -------------------------------------------------------------------
 
@@ -392,14 +420,24 @@ class Engine:
         Agreement on a feature where the anchor is unusual (very acoustic, very fast) says more
         than agreement on one where nearly every song sits (no speech, no instruments alone).
         """
+        return self.matching_features_of([a], [b], count)[0]
+
+    def matching_features_of(self, anchors: list[int], rows: list[int], count: int = 2) -> list[list[str]]:
+        """matching_features for each (anchor, row) pair, in one pass: a plan writes several reasons."""
+        if not rows:
+            return []
         cols = DESCRIBED_COLUMNS
-        here, there = self.scaled[a, cols], self.scaled[b, cols]
+        here = self.scaled[np.asarray(anchors, dtype=np.int64)][:, cols]
+        there = self.scaled[np.asarray(rows, dtype=np.int64)][:, cols]
         spread = self.spread[cols]
         # Elementwise in the arrays' own dtype, as the per-feature scalar arithmetic gave (ties too).
         gap = np.abs(here - there) / spread
         unusual = np.abs(here - self.centre[cols]) / spread
-        scores = sorted(zip((gap - 0.5 * np.minimum(unusual, 2.0)).tolist(), DESCRIBED, strict=True))
-        return [f for s, f in scores[:count] if s < 0.3] or [scores[0][1]]
+        out = []
+        for values in (gap - 0.5 * np.minimum(unusual, 2.0)).tolist():
+            scores = sorted(zip(values, DESCRIBED, strict=True))
+            out.append([f for s, f in scores[:count] if s < 0.3] or [scores[0][1]])
+        return out
 
     def reason(self, anchor: int, row: int, prefix: str = "close to") -> str:
         """E.g. "close to Ring of Fire: similar tempo and acousticness, 1960s"."""

@@ -7,6 +7,7 @@ swapped in whole, so concurrent queries never see a half-built graph.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -181,6 +182,21 @@ class TrackIndex:
             for i, hit in zip(missing, self.query(self.vectors[rows[missing]], k, allowed), strict=True):
                 out[i] = hit
         return out  # type: ignore[return-value]  # every None was filled above
+
+    def neighbours_near(
+        self, rows: np.ndarray | list[int], k: int, allowed: np.ndarray | None = None
+    ) -> tuple[list[Neighbours], float]:
+        """What the neighbour table alone knows of `neighbours_of`, and how far it knows it: each row's
+        list is its `neighbours_of` answer for every neighbour nearer than the distance returned (+inf:
+        the whole answer). A caller that needs only the nearest few walks the graph only when it must
+        look past that distance."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        table = self.table
+        tiny = allowed is not None and np.count_nonzero(allowed) < EXACT_SUBSET_SHARE * self.size
+        if table is None or k <= 0 or len(rows) == 0 or tiny:
+            return self.neighbours_of(rows, k, allowed), math.inf
+        pairs, cutoff = table.prefix(rows, k, allowed)
+        return [Neighbours(found, near) for found, near in pairs], cutoff
 
     def build_table(self, progress: bool = False) -> NeighbourTable:
         """Every row's nearest `ef` (the live-query answer at this beam), on every core: a few seconds

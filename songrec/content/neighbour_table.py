@@ -14,6 +14,7 @@ nearest overall. When fewer pass, the caller walks the graph as before.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,18 +68,48 @@ class NeighbourTable:
         (k wider than the table, or too few of the row's entries allowed)."""
         if k > self.width:
             return [None] * len(rows)
+        if k <= 0:
+            return [(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in range(len(rows))]
         found = self.rows[rows]
         dists = self.distances[rows]
         if allowed is None:
             head, near = found[:, :k].astype(np.int64), dists[:, :k]
             return [(head[i], near[i]) for i in range(len(rows))]
         passing = allowed[found]
-        enough = passing.sum(axis=1) >= k
-        out: list[tuple[np.ndarray, np.ndarray] | None] = []
-        for i, ok in enumerate(enough.tolist()):
-            if not ok:
-                out.append(None)
-                continue
-            keep = np.flatnonzero(passing[i])[:k]
-            out.append((found[i, keep].astype(np.int64), dists[i, keep]))
+        # Each row's first k allowed entries, for every row at once (a request looks up several anchors):
+        # where the running count of allowed entries is still <= k. A row with k of them keeps exactly k.
+        keep = passing & (np.cumsum(passing, axis=1) <= k)
+        enough = keep.sum(axis=1) == k
+        if not enough.any():
+            return [None] * len(rows)
+        keep &= enough[:, None]
+        head, near = found[keep].astype(np.int64).reshape(-1, k), dists[keep].reshape(-1, k)
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(rows)
+        for j, i in enumerate(np.flatnonzero(enough).tolist()):
+            out[i] = (head[j], near[j])
         return out
+
+    def prefix(
+        self, rows: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:
+        """Per row: its nearest allowed rows among its entries, at most k, and the distance below which
+        every one of those lists is complete: +inf where each row has its k (what `lookup` gives), else the
+        smallest last-entry distance of the rows that came up short. Nearer than that, a short row's list
+        holds every allowed row of its neighbourhood; beyond it only a walk can tell."""
+        found = self.rows[rows]
+        dists = self.distances[rows]
+        if allowed is None:
+            head, near = found[:, :k].astype(np.int64), dists[:, :k]
+            pairs = [(head[i], near[i]) for i in range(len(rows))]
+            short = np.full(len(rows), k > self.width)
+        else:
+            passing = allowed[found]
+            keep = passing & (np.cumsum(passing, axis=1) <= k)
+            counts = keep.sum(axis=1)
+            ends = np.cumsum(counts)[:-1]
+            pairs = list(
+                zip(np.split(found[keep].astype(np.int64), ends), np.split(dists[keep], ends), strict=True)
+            )
+            short = counts < k
+        cutoff = float(dists[short, -1].min()) if short.any() else math.inf
+        return pairs, cutoff

@@ -230,10 +230,10 @@ def _neighbour_picks(
         if key not in taken:
             taken.add(key)
             out.append(pick)
-    write = reasons.seed_reason if kind == "content" else reasons.taste_reason
+    written = reasons.neighbour_reasons_for(engine, kind, [(a, row) for row, a, _, _ in out])
     return [
-        make_pick(kind, row, write(engine, a, row), {name: v[i] for name, v in columns.items()})
-        for row, a, (columns, i), _ in out
+        make_pick(kind, row, reason, {name: v[i] for name, v in columns.items()})
+        for (row, _, (columns, i), _), reason in zip(out, written, strict=True)
     ]
 
 

@@ -45,13 +45,28 @@ def neighbour_reason(engine: Engine, anchor: int, row: int, prefix: str, after: 
 
     The era is the decade both share, which the catalogue knows even where a source gives no year. A
     local track (the operator's own file, songrec audio) has no audio features: its link is its sound."""
-    if engine.info(anchor).from_library or engine.info(row).from_library:
-        mine = " (from your library)" if engine.info(row).from_library else ""
-        return f"sounds close to {engine.name(anchor)}{after}{mine}"
-    features = [_ALIKE[f] for f in engine.matching_features(anchor, row)]
-    decade_a, decade_b = int(engine.decade[anchor]), int(engine.decade[row])
-    era = "same era, " if decade_a >= 0 and decade_a == decade_b else ""
-    return f"{prefix} {engine.name(anchor)}{after}: {era}similar {' and '.join(features)}"
+    return neighbour_reasons(engine, [(anchor, row)], prefix, after)[0]
+
+
+def neighbour_reasons(
+    engine: Engine, pairs: list[tuple[int, int]], prefix: str, after: str = ""
+) -> list[str]:
+    """neighbour_reason for each (anchor, row): the features compared in one pass for all of them."""
+    anchors, rows = [a for a, _ in pairs], [r for _, r in pairs]
+    features = iter(engine.matching_features_of(anchors, rows))
+    decade = engine.decade
+    out = []
+    for anchor, row in pairs:
+        matching = next(features)
+        if engine.info(anchor).from_library or engine.info(row).from_library:
+            mine = " (from your library)" if engine.info(row).from_library else ""
+            out.append(f"sounds close to {engine.name(anchor)}{after}{mine}")
+            continue
+        alike = " and ".join(_ALIKE[f] for f in matching)
+        decade_a, decade_b = int(decade[anchor]), int(decade[row])
+        era = "same era, " if decade_a >= 0 and decade_a == decade_b else ""
+        out.append(f"{prefix} {engine.name(anchor)}{after}: {era}similar {alike}")
+    return out
 
 
 def seed_reason(engine: Engine, anchor: int, row: int) -> str:
@@ -62,6 +77,13 @@ def seed_reason(engine: Engine, anchor: int, row: int) -> str:
 def taste_reason(engine: Engine, anchor: int, row: int) -> str:
     """E.g. "close to Ring of Fire, which you liked: same era, similar acoustic feel"."""
     return neighbour_reason(engine, anchor, row, "close to", ", which you liked")
+
+
+def neighbour_reasons_for(engine: Engine, kind: str, pairs: list[tuple[int, int]]) -> list[str]:
+    """seed_reason ("content" picks) or taste_reason (taste picks) for each (anchor, row)."""
+    if kind == "content":
+        return neighbour_reasons(engine, pairs, "close to")
+    return neighbour_reasons(engine, pairs, "close to", ", which you liked")
 
 
 def similar_users_reason(listeners: int) -> str:
