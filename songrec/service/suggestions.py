@@ -67,7 +67,7 @@ class SuggestionLog:
         parts = {
             str(name): float(value)
             for name, value in record.score_parts.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
+            if type(value) is float or (isinstance(value, int | float) and not isinstance(value, bool))
         }
         return Suggestion(
             id=record.id,

@@ -24,3 +24,19 @@ def dumps(value: Any, what: str) -> str:
 
 def loads(text: str | None) -> Any:
     return json.loads(text) if text is not None else None
+
+
+#: Values that come back from a JSON column as they went in (a finite float's repr reads back exactly).
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def as_read(text: str, written: Any = None) -> Any:
+    """What a read of this JSON text gives: `written` copied when it is the flat dict of str keys and plain
+    values the text was made from (an answer's score parts: decoding them again costs more), else decoded."""
+    if (
+        type(written) is dict
+        and all(type(key) is str for key in written)
+        and all(type(value) in _PLAIN for value in written.values())
+    ):
+        return dict(written)
+    return loads(text)

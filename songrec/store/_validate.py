@@ -26,6 +26,8 @@ def integer(value: Any) -> int | None:
 
 
 def finite_or_none(value: Any, what: str) -> float | None:
+    if type(value) is float and math.isfinite(value):  # the common case, without the ABC check below
+        return value
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

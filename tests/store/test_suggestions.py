@@ -143,3 +143,26 @@ async def test_a_batch_comes_back_as_stored_in_input_order_past_one_statement(st
     for record in got[:4] + got[498:503] + got[-3:]:
         assert await store.get_suggestion(record.id) == record
     assert got[3].score_parts == {"1": [3, 2.5]}
+
+
+async def test_a_records_parts_are_its_own_and_bad_shared_columns_are_refused_mid_batch(
+    store: StoreBackend,
+) -> None:
+    """The parts of a recorded suggestion are what a read gives, not the caller's dict (changing that
+    later changes nothing stored); a batch checks its shared columns again wherever they change."""
+    parts = {"taste": 0.25, "n_listeners": 3, "info_note": "x", "flag": True, "none": None}
+    (got,) = await store.record_suggestions(
+        [NewSuggestion("p1", 0, "m1", "taste", score_parts=parts, user_id=ALICE)]
+    )
+    parts["taste"] = 9.0
+    assert got.score_parts == {"taste": 0.25, "n_listeners": 3, "info_note": "x", "flag": True, "none": None}
+    assert await store.get_suggestion(got.id) == got
+    shared = {"user_id": ALICE, "channel_id": CHANNEL}
+    batch = [NewSuggestion(f"q{i}", i, "m1", "taste", **shared) for i in range(3)]  # type: ignore[arg-type]
+    batch.append(NewSuggestion("q9", 3, "m1", "taste", user_id=ALICE, channel_id=-5))
+    with pytest.raises(InvalidInput, match="channel_id must be a Discord id"):
+        await store.record_suggestions(batch)
+    nan = NewSuggestion("q8", 0, "m1", "taste", score_parts={"taste": float("nan")}, user_id=ALICE)
+    with pytest.raises(InvalidInput, match="score_parts must be JSON-serialisable"):
+        await store.record_suggestions([*batch[:2], nan])
+    assert await store.recent_suggested_tracks(ALICE) == ["p1"]

@@ -7,35 +7,57 @@ from typing import Any
 
 from songrec.domain import SUGGESTION_KINDS, InvalidInput, NewSuggestion, NotFound, SuggestionRecord
 from songrec.store import _validate as v
-from songrec.store._json import loads
+from songrec.store._json import as_read
 from songrec.store.sqlite import rows
 from songrec.store.sqlite.connection import Database, InThread
 from songrec.store.sqlite.rows import Conn
 
 
-def _checked(s: NewSuggestion) -> tuple[Any, ...]:
-    """One suggestion's column values, validated (everything before created_at)."""
-    if not isinstance(s, NewSuggestion):
-        raise InvalidInput(f"record_suggestions takes NewSuggestion objects, got {type(s).__name__}")
+def _checked_all(batch: Iterable[NewSuggestion]) -> list[tuple[Any, ...]]:
+    """Each suggestion's column values, validated. A batch is one answer: its listener, channel, server
+    and model are checked once, where the next suggestion holds the very same objects."""
+    out: list[tuple[Any, ...]] = []
+    last: tuple[Any, ...] = ()
+    shared: tuple[Any, ...] = ()
+    for s in batch:
+        if not isinstance(s, NewSuggestion):
+            raise InvalidInput(f"record_suggestions takes NewSuggestion objects, got {type(s).__name__}")
+        mine = (s.user_id, s.session_id, s.model_version, s.channel_id, s.guild_id)
+        if len(last) != len(mine) or any(a is not b for a, b in zip(mine, last, strict=True)):
+            shared, last = _checked_shared(s), mine
+        uid, sess, version, channel, guild = shared
+        if not isinstance(s.reason, str):
+            raise InvalidInput(f"reason must be a string, got {type(s.reason).__name__}")
+        out.append(
+            (
+                uid,
+                sess,
+                v.track(s.track_id),
+                v.non_negative(s.rank, "rank"),
+                version,
+                v.finite_or_none(s.score, "score"),
+                v.json_object(s.score_parts, "score_parts"),
+                s.reason,
+                v.choice(s.kind, SUGGESTION_KINDS, "suggestion kind"),
+                channel,
+                guild,
+            )
+        )
+    return out
+
+
+def _checked_shared(s: NewSuggestion) -> tuple[Any, ...]:
+    """The columns an answer's suggestions share, validated: user, session, model, channel, server."""
     uid = v.opt_snowflake(s.user_id, "user_id")
     sess = None if s.session_id is None else v.row_id(s.session_id, "session_id")
     if uid is None and sess is None:
         raise InvalidInput("a suggestion needs a user_id (personal) or a session_id (group)")
-    rank = v.non_negative(s.rank, "rank")
     if not isinstance(s.model_version, str) or not s.model_version:
         raise InvalidInput(f"model_version must be a non-empty string, got {s.model_version!r}")
-    if not isinstance(s.reason, str):
-        raise InvalidInput(f"reason must be a string, got {type(s.reason).__name__}")
     return (
         uid,
         sess,
-        v.track(s.track_id),
-        rank,
         s.model_version,
-        v.finite_or_none(s.score, "score"),
-        v.json_object(s.score_parts, "score_parts"),
-        s.reason,
-        v.choice(s.kind, SUGGESTION_KINDS, "suggestion kind"),
         v.opt_snowflake(s.channel_id, "channel_id"),
         v.opt_snowflake(s.guild_id, "guild_id"),
     )
@@ -50,9 +72,9 @@ _ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _ROWS_PER_INSERT = 500
 
 
-def _record(row_id: int, values: tuple[Any, ...], now: float) -> SuggestionRecord:
-    """The row just inserted, from what was written rather than read back; its parts decoded from the
-    stored JSON, so they are what a later read gives."""
+def _record(row_id: int, values: tuple[Any, ...], now: float, parts: Any) -> SuggestionRecord:
+    """The row just inserted, from what was written rather than read back; its parts (`parts`, as given)
+    as the stored JSON reads back, so they are what a later read gives."""
     uid, sess, track, rank, version, score, parts_json, reason, kind, cid, gid = values
     return SuggestionRecord(
         id=row_id,
@@ -62,7 +84,7 @@ def _record(row_id: int, values: tuple[Any, ...], now: float) -> SuggestionRecor
         rank=rank,
         model_version=version,
         score=score,
-        score_parts=loads(parts_json),
+        score_parts=as_read(parts_json, parts),
         reason=reason,
         kind=kind,
         message_id=None,
@@ -97,7 +119,8 @@ class SqliteSuggestions:
 
     async def record_suggestions(self, suggestions: Iterable[NewSuggestion]) -> list[SuggestionRecord]:
         """Record a batch of suggestions in one transaction; returns them with ids, in input order."""
-        values = [_checked(s) for s in suggestions]
+        batch = list(suggestions)
+        values = _checked_all(batch)
         if not values:
             return []
 
@@ -119,7 +142,7 @@ class SqliteSuggestions:
                     [x for r in chunk for x in (*r, now)],
                 )
                 ids += sorted(int(f[0]) for f in found)
-            return [_record(i, r, now) for i, r in zip(ids, values, strict=True)]
+            return [_record(i, r, now, s.score_parts) for i, r, s in zip(ids, values, batch, strict=True)]
 
         return await self._db.write(InThread(job))  # statements only: one hop to SQLite's thread
 
