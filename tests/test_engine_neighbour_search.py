@@ -65,3 +65,16 @@ def test_the_short_cut_and_the_fallback_both_run(
     seen.clear()
     small_engine.similar_rows(anchor, 30, set(), Engine.MAX_PER_ARTIST, allowed)
     assert seen[0] == (True, False) and seen[1] == (False, True)
+
+
+def test_pairwise_is_the_one_distance_function_bit_for_bit(small_engine: Engine) -> None:
+    """Engine.pairwise (squared lengths summed once per row) equals index.distances exactly: scores,
+    reasons and the exact scan must never disagree on an order."""
+    from songrec.content.index import distances
+
+    rng = np.random.default_rng(9)
+    vectors = small_engine.embeddings
+    for n, m in ((1, 1), (37, 5), (200, 64)):
+        rows, to = rng.choice(small_engine.size, n), rng.choice(small_engine.size, m)
+        assert np.array_equal(small_engine.pairwise(rows, to), distances(vectors[rows], vectors[to]))
+    assert small_engine.pairwise(np.asarray([3]), np.asarray([3]))[0, 0] == 0.0

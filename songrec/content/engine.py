@@ -21,11 +21,12 @@ import numpy as np
 from songrec.catalog.schema import NUMERIC_FEATURES
 from songrec.content.artifacts import ArtifactStore, Manifest
 from songrec.content.genres import artist_majority_genres
-from songrec.content.index import Neighbours, TrackIndex, distances
+from songrec.content.index import Neighbours, TrackIndex
 from songrec.content.lookup import Query, TitleIndex
 from songrec.content.serving_parts import CATALOG_FILE, ServingParts, read_catalog
 from songrec.content.track_table import TrackTable
 from songrec.domain import Filters, TrackInfo
+from songrec.domain.records import LIBRARY_TRACK_PREFIX
 from songrec.settings import artifacts_dir
 
 if TYPE_CHECKING:
@@ -197,7 +198,11 @@ class Engine:
         return self.tracks.ids[int(row)]
 
     def name(self, row: int) -> str:
-        return self.info(row).name
+        return self.tracks.names[int(row)]
+
+    def from_library(self, row: int) -> bool:
+        """The row is a file of the operator's own music (TrackInfo.from_library), told from its id alone."""
+        return self.track_id(row).startswith(LIBRARY_TRACK_PREFIX)
 
     def decade_label(self, row: int) -> str | None:
         d = int(self.decade[row])

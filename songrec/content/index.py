@@ -25,7 +25,8 @@ MAX_WIDE = 2000
 
 def distances(queries: np.ndarray, base: np.ndarray, space: str = "l2") -> np.ndarray:
     """Every query's distance to every base vector, as hnswlib reports it for `space` (the one distance
-    function: the exact scan, the service's scores and reasons all use it).
+    function: the exact scan, the service's scores and reasons all use it; Engine.pairwise computes the
+    same terms for catalogue rows, their squared lengths summed once).
 
     "l2" is the squared euclidean distance, clipped at 0. Float64 on purpose: the expanded form of the
     squared distance cancels badly in float32 for near neighbours, which would misorder exactly the pairs

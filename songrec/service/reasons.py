@@ -58,8 +58,8 @@ def neighbour_reasons(
     out = []
     for anchor, row in pairs:
         matching = next(features)
-        if engine.info(anchor).from_library or engine.info(row).from_library:
-            mine = " (from your library)" if engine.info(row).from_library else ""
+        if engine.from_library(anchor) or engine.from_library(row):
+            mine = " (from your library)" if engine.from_library(row) else ""
             out.append(f"sounds close to {engine.name(anchor)}{after}{mine}")
             continue
         alike = " and ".join(_ALIKE[f] for f in matching)
