@@ -12,6 +12,8 @@ Design, in short:
   once: group commit. With synchronous=FULL every commit is an fsync, so batching is what lets
   hundreds of concurrent writers go fast without giving up durability. A caller's await returns
   only after the COMMIT that holds its write has returned.
+* WAL checkpoints run beside the commits, on a connection of their own (checkpoints.py): a commit
+  never stops to copy the WAL into the file, unless that falls far behind.
 * Transactions start with BEGIN IMMEDIATE. If another process holds the write lock we back off
   (releasing our lock so reads go on) and retry until a deadline, then raise StoreBusy.
 * Callers that are cancelled cannot tear a transaction in half: the writer is its own task, and
@@ -37,8 +39,10 @@ import aiosqlite
 from songrec.domain import DatabaseTooNew, DatabaseTooOld, NotFound, StoreClosed, StoreError
 from songrec.store.contract import StoreStats
 from songrec.store.group_commit import fail, writer_loop
+from songrec.store.sqlite import checkpoints
 from songrec.store.sqlite import migrations as migrations_module
 from songrec.store.sqlite._driver import Backoff, is_busy, rollback_quietly, when_free
+from songrec.store.sqlite.checkpoints import Checkpointer
 from songrec.store.sqlite.rows import Conn, one
 
 T = TypeVar("T")
@@ -108,6 +112,7 @@ class Database:
         busy_deadline_s: float,
         max_batch: int,
         reader: Conn | None = None,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self.conn = conn  # only the parts (and sqlite-only tests) touch it, always through read/write
         self.reader = conn if reader is None else reader  # what reads run on
@@ -118,6 +123,7 @@ class Database:
         self._max_batch = max_batch
         self._lock = asyncio.Lock()
         self._read_lock = self._lock if reader is None else asyncio.Lock()
+        self.checkpointer = checkpointer  # a file's WAL checkpoints, off the commit path
         self._queue: collections.deque[tuple[Job[Any], asyncio.Future[Any]] | None] = collections.deque()
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -140,6 +146,7 @@ class Database:
         migrations_dir: Traversable | Path | None = None,
         clock: Callable[[], float] = time.time,
         max_batch: int = 512,
+        checkpoint_interval_s: float = checkpoints.INTERVAL_S,
     ) -> Database:
         """Open (creating if needed) the database and apply pending migrations (see Store.open)."""
         label = os.fspath(path)
@@ -165,11 +172,16 @@ class Database:
         except BaseException:
             await conn.close()
             raise
-        reader = None
+        reader = checkpointer = None
         if not readonly and not memory:
             try:
                 reader = await _open_reader(label, busy_timeout_s)
+                checkpointer = await checkpoints.Checkpointer.start(label, checkpoint_interval_s)
+                await conn.execute(f"PRAGMA wal_autocheckpoint = {checkpoints.BACKSTOP_PAGES:d}")
             except (sqlite3.Error, OSError) as exc:
+                for other in (reader, checkpointer):
+                    if other is not None:
+                        await other.close()
                 await conn.close()
                 raise StoreError(f"cannot open the database {label}: {exc}; {_HINT}") from exc
         return cls(
@@ -180,6 +192,7 @@ class Database:
             busy_deadline_s=busy_deadline_s,
             max_batch=max_batch,
             reader=reader,
+            checkpointer=checkpointer,
         )
 
     async def close(self) -> None:
@@ -193,9 +206,11 @@ class Database:
             await self._writer
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
         if self.reader is not self.conn:
             await self.reader.close()
-        await self.conn.close()
+        await self.conn.close()  # the last connection: SQLite checkpoints what is left
 
     def _check_open(self) -> None:
         if self._closed:
