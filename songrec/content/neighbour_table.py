@@ -68,26 +68,8 @@ class NeighbourTable:
         (k wider than the table, or too few of the row's entries allowed)."""
         if k > self.width:
             return [None] * len(rows)
-        if k <= 0:
-            return [(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in range(len(rows))]
-        found = self.rows[rows]
-        dists = self.distances[rows]
-        if allowed is None:
-            head, near = found[:, :k].astype(np.int64), dists[:, :k]
-            return [(head[i], near[i]) for i in range(len(rows))]
-        passing = allowed[found]
-        # Each row's first k allowed entries, for every row at once (a request looks up several anchors):
-        # where the running count of allowed entries is still <= k. A row with k of them keeps exactly k.
-        keep = passing & (np.cumsum(passing, axis=1) <= k)
-        enough = keep.sum(axis=1) == k
-        if not enough.any():
-            return [None] * len(rows)
-        keep &= enough[:, None]
-        head, near = found[keep].astype(np.int64).reshape(-1, k), dists[keep].reshape(-1, k)
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(rows)
-        for j, i in enumerate(np.flatnonzero(enough).tolist()):
-            out[i] = (head[j], near[j])
-        return out
+        pairs, _ = self.prefix(rows, k, allowed)
+        return [pair if len(pair[0]) == k else None for pair in pairs]
 
     def prefix(
         self, rows: np.ndarray, k: int, allowed: np.ndarray | None

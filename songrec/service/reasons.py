@@ -40,18 +40,14 @@ _ALIKE: dict[str, str] = {
 }
 
 
-def neighbour_reason(engine: Engine, anchor: int, row: int, prefix: str, after: str = "") -> str:
-    """E.g. "close to Ring of Fire: same era, similar acoustic feel and tempo" (prefix "close to").
-
-    The era is the decade both share, which the catalogue knows even where a source gives no year. A
-    local track (the operator's own file, songrec audio) has no audio features: its link is its sound."""
-    return neighbour_reasons(engine, [(anchor, row)], prefix, after)[0]
-
-
 def neighbour_reasons(
     engine: Engine, pairs: list[tuple[int, int]], prefix: str, after: str = ""
 ) -> list[str]:
-    """neighbour_reason for each (anchor, row): the features compared in one pass for all of them."""
+    """Per (anchor, row), e.g. "close to Ring of Fire: same era, similar acoustic feel and tempo" (prefix
+    "close to"); the features of every pair are compared in one pass.
+
+    The era is the decade both share, which the catalogue knows even where a source gives no year. A
+    local track (the operator's own file, songrec audio) has no audio features: its link is its sound."""
     anchors, rows = [a for a, _ in pairs], [r for _, r in pairs]
     features = iter(engine.matching_features_of(anchors, rows))
     decade = engine.decade
@@ -71,19 +67,17 @@ def neighbour_reasons(
 
 def seed_reason(engine: Engine, anchor: int, row: int) -> str:
     """E.g. "close to Ring of Fire: same era, similar acoustic feel"."""
-    return neighbour_reason(engine, anchor, row, "close to")
+    return neighbour_reasons_for(engine, "content", [(anchor, row)])[0]
 
 
 def taste_reason(engine: Engine, anchor: int, row: int) -> str:
     """E.g. "close to Ring of Fire, which you liked: same era, similar acoustic feel"."""
-    return neighbour_reason(engine, anchor, row, "close to", ", which you liked")
+    return neighbour_reasons_for(engine, "taste", [(anchor, row)])[0]
 
 
 def neighbour_reasons_for(engine: Engine, kind: str, pairs: list[tuple[int, int]]) -> list[str]:
     """seed_reason ("content" picks) or taste_reason (taste picks) for each (anchor, row)."""
-    if kind == "content":
-        return neighbour_reasons(engine, pairs, "close to")
-    return neighbour_reasons(engine, pairs, "close to", ", which you liked")
+    return neighbour_reasons(engine, pairs, "close to", "" if kind == "content" else ", which you liked")
 
 
 def similar_users_reason(listeners: int) -> str:

@@ -30,7 +30,7 @@ def loads(text: str | None) -> Any:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def as_read(text: str, written: Any = None) -> Any:
+def as_read(text: str, written: Any) -> Any:
     """What a read of this JSON text gives: `written` copied when it is the flat dict of str keys and plain
     values the text was made from (an answer's score parts: decoding them again costs more), else decoded."""
     if (

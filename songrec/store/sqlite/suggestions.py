@@ -17,13 +17,13 @@ def _checked_all(batch: Iterable[NewSuggestion]) -> list[tuple[Any, ...]]:
     """Each suggestion's column values, validated. A batch is one answer: its listener, channel, server
     and model are checked once, where the next suggestion holds the very same objects."""
     out: list[tuple[Any, ...]] = []
-    last: tuple[Any, ...] = ()
+    last: tuple[Any, ...] | None = None
     shared: tuple[Any, ...] = ()
     for s in batch:
         if not isinstance(s, NewSuggestion):
             raise InvalidInput(f"record_suggestions takes NewSuggestion objects, got {type(s).__name__}")
         mine = (s.user_id, s.session_id, s.model_version, s.channel_id, s.guild_id)
-        if len(last) != len(mine) or any(a is not b for a, b in zip(mine, last, strict=True)):
+        if last is None or any(a is not b for a, b in zip(mine, last, strict=True)):
             shared, last = _checked_shared(s), mine
         uid, sess, version, channel, guild = shared
         if not isinstance(s.reason, str):
